@@ -1,0 +1,2 @@
+export { startPostgres, createDatabase, connectionString, freePort } from './embeddedPostgres';
+export type { PostgresServerInfo, RunningPostgres, StartPostgresOptions } from './embeddedPostgres';
