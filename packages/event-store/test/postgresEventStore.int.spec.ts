@@ -1,0 +1,78 @@
+import { isolatedPostgres } from '@fitledger/testing/vitest';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PostgresEventStore, START, comparePositions, migrateEventStore, type RecordedEvent } from '../src/index';
+import { newEvent, stream } from './eventStoreContract';
+
+// The snapshot horizon is server-wide: this file holds a transaction open on purpose, so it runs
+// on a PostgreSQL server of its own.
+describe('PostgreSQL event store under a long-running transaction', () => {
+  let server: Awaited<ReturnType<typeof isolatedPostgres>>;
+  let pool: pg.Pool;
+  let store: PostgresEventStore;
+
+  beforeAll(async () => {
+    server = await isolatedPostgres();
+    pool = new pg.Pool({ connectionString: server.url, max: 10 });
+    await migrateEventStore(pool);
+    store = new PostgresEventStore({ pool });
+  });
+  afterAll(async () => {
+    await store.close();
+    await pool.end();
+    await server.stop();
+  });
+
+  it('delivers nothing past an open transaction, then everything once and in order when it commits', async () => {
+    const before = stream('before');
+    await store.appendToStream(before, [newEvent('Before')]);
+
+    // An append whose transaction stays open: it holds the oldest transaction id.
+    const held = new pg.Client({ connectionString: server.url });
+    await held.connect();
+    await held.query('BEGIN');
+    const heldStream = stream('held');
+    const heldEvent = newEvent('Held');
+    await held.query('SELECT * FROM es_append($1::jsonb, $2::jsonb)', [
+      JSON.stringify([{ s: heldStream, e: -2, n: 1, o: 1 }]),
+      JSON.stringify([{ i: heldEvent.eventId, t: heldEvent.type, v: 1, d: heldEvent.data, m: heldEvent.metadata, h: 'held' }]),
+    ]);
+
+    const received: RecordedEvent[] = [];
+    const subscription = store.subscribeToAll({ after: START, batchSize: 500 });
+    const total = 1 + 1 + 10_000;
+    const consuming = (async () => {
+      for await (const batch of subscription) {
+        received.push(...batch);
+        if (received.length >= total) break;
+      }
+    })();
+
+    const others = Array.from({ length: 20 }, () => stream('other'));
+    for (let chunk = 0; chunk < 50; chunk++) {
+      await Promise.all(Array.from({ length: 200 }, (_, i) => store.appendToStream(others[i % 20] as string, [newEvent('Other', { chunk, i })])));
+    }
+    const committed = (await pool.query<{ n: string }>('SELECT count(*) AS n FROM es_events')).rows[0]?.n;
+    expect(Number(committed)).toBe(10_001); // the held row is not visible to other sessions yet
+
+    // 10k events are committed, but all behind the open transaction: readers see only 'Before'.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(received.map((e) => e.type)).toEqual(['Before']);
+    expect(await store.readAll({ after: START, maxCount: 20_000 })).toHaveLength(1);
+
+    await held.query('COMMIT');
+    await held.end();
+    await consuming;
+    await subscription.close();
+
+    expect(received).toHaveLength(total);
+    expect(new Set(received.map((e) => e.eventId)).size).toBe(total);
+    expect(received[0]?.type).toBe('Before');
+    expect(received[1]?.eventId).toBe(heldEvent.eventId); // older transaction id, delivered first
+    for (let i = 1; i < received.length; i++) {
+      expect(comparePositions((received[i - 1] as RecordedEvent).position, (received[i] as RecordedEvent).position)).toBe(-1);
+    }
+    const all = await store.readAll({ after: START, maxCount: 20_000 });
+    expect(all.map((e) => e.eventId)).toEqual(received.map((e) => e.eventId));
+  });
+});
