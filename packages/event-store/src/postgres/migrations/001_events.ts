@@ -146,9 +146,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
       IF coalesce(array_length(acc_first, 1), 0) > 0 THEN
         WITH rows AS (
-          SELECT ev.value, acc.s, acc.r + (ev.ord - acc.f) AS r, ev.ord
+          SELECT ev.value, acc.s, acc.r + (g.ord - acc.f) AS r, g.ord
             FROM unnest(acc_first, acc_count, acc_stream, acc_rev) AS acc(f, n, s, r)
-            JOIN jsonb_array_elements(p_events) WITH ORDINALITY AS ev(value, ord) ON ev.ord >= acc.f AND ev.ord < acc.f + acc.n
+            CROSS JOIN LATERAL generate_series(acc.f, acc.f + acc.n - 1) AS g(ord)
+            JOIN jsonb_array_elements(p_events) WITH ORDINALITY AS ev(value, ord) ON ev.ord = g.ord
         ), ins AS (
           INSERT INTO es_events (event_id, stream_id, revision, type, schema_version, data, metadata, content_digest)
           SELECT (r.value->>'i')::uuid, r.s, r.r, r.value->>'t', (r.value->>'v')::integer, r.value->'d', r.value->'m', r.value->>'h'
