@@ -26,16 +26,6 @@ export function stream(category = 'test'): string {
   return `${category}-${randomUUID()}`;
 }
 
-async function collect(store: EventStore, after: Position | undefined, count: number): Promise<RecordedEvent[]> {
-  const out: RecordedEvent[] = [];
-  const sub = store.subscribeToAll({ after, batchSize: 250 });
-  for await (const batch of sub) {
-    out.push(...batch);
-    if (out.length >= count) break;
-  }
-  await sub.close();
-  return out;
-}
 
 /**
  * The behaviour every EventStore adapter must show. Run by eventStore.contract.int.spec.ts once per
@@ -44,13 +34,14 @@ async function collect(store: EventStore, after: Position | undefined, count: nu
 export function eventStoreContract(factory: StoreFactory): void {
   describe(`EventStore contract: ${factory.name}`, () => {
     let store: EventStore;
-    let dispose: () => Promise<void>;
+    let created: Awaited<ReturnType<StoreFactory['create']>>;
 
     beforeAll(async () => {
-      ({ store, dispose } = await factory.create());
+      created = await factory.create();
+      store = created.store;
     });
     afterAll(async () => {
-      await dispose();
+      await created.dispose();
     });
 
     it('appends to a new stream and reads it back in revision order', async () => {

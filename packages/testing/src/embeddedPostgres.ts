@@ -70,7 +70,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     initdbFlags: ['--encoding=UTF8', '--no-sync'],
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${String(v)}`])],
     onLog: options.onLog ?? (() => undefined),
-    onError: options.onLog ?? (() => undefined),
+    onError: (message: unknown) => options.onLog?.(String(message)),
   });
   const { existsSync } = await import('node:fs');
   if (!existsSync(join(dataDir, 'PG_VERSION'))) await server.initialise();

@@ -144,16 +144,17 @@ export class PostgresEventStore implements EventStore {
   appendToStream(streamId: string, events: readonly NewEvent[], options?: { expectedRevision?: ExpectedRevision }): Promise<AppendResult> {
     if (this.closed) return Promise.reject(new Error('event store is closed'));
     const expected = options?.expectedRevision ?? 'any';
-    let digests: string[];
-    try {
-      digests = validateAppend(streamId, events, expected);
-    } catch (error) {
-      return Promise.reject(error);
-    }
     return new Promise<AppendResult>((resolve, reject) => {
+      // A throw in the executor rejects the promise: invalid input never reaches the queue.
+      const digests = validateAppend(streamId, events, expected);
       const pending: PendingAppend = { streamId, events, expected, digests, resolve, reject };
       if (!this.groupCommit) {
-        this.writeBatch([pending]).then(() => this.notify(), reject);
+        this.writeBatch([pending]).then(
+          (wrote) => {
+            if (wrote) this.notify();
+          },
+          (error: unknown) => reject(error instanceof Error ? error : new Error(String(error))),
+        );
         return;
       }
       this.queue.push(pending);
@@ -328,7 +329,8 @@ export class PostgresEventStore implements EventStore {
     if (options.signal?.aborted) abort.abort();
     const batchSize = clampCount(options.batchSize ?? 1_000);
     let after = options.after ?? START;
-    const store = this;
+    const readAll = (o: ReadAllOptions): Promise<RecordedEvent[]> => this.readAll(o);
+    const hasInvisibleEvents = (): Promise<boolean> => this.hasInvisibleEvents();
     const notifier = this.notifier;
     const idlePollMs = this.idlePollMs;
 
@@ -338,7 +340,7 @@ export class PostgresEventStore implements EventStore {
         while (!abort.signal.aborted) {
           await notifier.ensureListening();
           const generation = notifier.generation;
-          const batch = await store.readAll({ after, maxCount: batchSize });
+          const batch = await readAll({ after, maxCount: batchSize });
           if (abort.signal.aborted) return;
           if (batch.length > 0) {
             after = (batch[batch.length - 1] as RecordedEvent).position;
@@ -348,7 +350,7 @@ export class PostgresEventStore implements EventStore {
           }
           // Caught up. Rows beyond the horizon become visible when an older transaction ends,
           // which sends no notification: poll briefly while such rows exist.
-          const pending = await store.hasInvisibleEvents();
+          const pending = await hasInvisibleEvents();
           backoffMs = pending ? Math.min(backoffMs * 2, 100) : 5;
           await notifier.waitForChange(generation, pending ? backoffMs : idlePollMs, abort.signal);
         }
@@ -452,7 +454,9 @@ function validateAppend(streamId: string, events: readonly NewEvent[], expected:
   if (!(expected === 'any' || expected === 'no-stream' || expected === 'stream-exists' || (Number.isSafeInteger(expected) && expected >= 0))) {
     throw new InvalidAppendError('expectedRevision must be a revision >= 0, "no-stream", "stream-exists" or "any"');
   }
-  if (!Array.isArray(events) || events.length === 0) throw new InvalidAppendError('an append needs at least one event');
+  const given: unknown = events;
+  const isList = Array.isArray(given);
+  if (!isList || events.length === 0) throw new InvalidAppendError('an append needs at least one event');
   if (events.length > MAX_EVENTS_PER_APPEND) throw new InvalidAppendError(`an append holds at most ${MAX_EVENTS_PER_APPEND} events`);
   const seen = new Set<string>();
   return events.map((event, i) => {

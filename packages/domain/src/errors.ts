@@ -1,0 +1,44 @@
+import type { ValidationIssue } from './validation/validator';
+
+/** Stable codes of rule violations; the services map them to problem+json in one place. */
+export type DomainErrorCode =
+  | 'VALIDATION_FAILED'
+  | 'WORKOUT_NOT_FOUND'
+  | 'WORKOUT_ALREADY_EXISTS'
+  | 'WORKOUT_ID_MISMATCH'
+  | 'WORKOUT_NOT_STARTED'
+  | 'WORKOUT_ALREADY_STARTED'
+  | 'WORKOUT_ALREADY_COMPLETED'
+  | 'WORKOUT_CANCELLED'
+  | 'SET_AFTER_COMPLETION'
+  | 'SET_ALREADY_EXISTS'
+  | 'SET_NOT_FOUND'
+  | 'SOURCE_WORKOUT_NOT_FOUND';
+
+/** A command broke a domain rule. `field` names the offending field when there is one. */
+export class DomainError extends Error {
+  readonly code: DomainErrorCode;
+  readonly field: string | undefined;
+  /** Every field problem found (VALIDATION_FAILED); `field` is the first one's. */
+  readonly issues: readonly ValidationIssue[];
+
+  constructor(code: DomainErrorCode, message: string, options: { field?: string; issues?: readonly ValidationIssue[] } = {}) {
+    super(message);
+    this.name = 'DomainError';
+    this.code = code;
+    this.field = options.field ?? options.issues?.[0]?.field;
+    this.issues = options.issues ?? [];
+  }
+
+  static validation(issues: readonly ValidationIssue[]): DomainError {
+    return new DomainError('VALIDATION_FAILED', issues.map((i) => i.message).join('; ') || 'validation failed', { issues });
+  }
+
+  static invalidField(field: string, message: string): DomainError {
+    return DomainError.validation([{ field, code: 'range', message }]);
+  }
+}
+
+export function isDomainError(error: unknown): error is DomainError {
+  return error instanceof DomainError;
+}
