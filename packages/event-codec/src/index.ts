@@ -1,0 +1,2 @@
+export { EventCodec } from './eventCodec';
+export type { DecodedEvent, ErasedEvent } from './eventCodec';
