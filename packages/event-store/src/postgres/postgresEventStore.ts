@@ -119,6 +119,9 @@ export class PostgresEventStore implements EventStore {
   private readonly notifier: Notifier;
   private queue: PendingAppend[] = [];
   private writing = false;
+  private notifying = false;
+  private notifyPending = false;
+  private readonly notifySql: string;
   private closed = false;
   private readonly subscriptions = new Set<AllSubscription>();
 
@@ -139,6 +142,7 @@ export class PostgresEventStore implements EventStore {
     this.channel = options.notifyChannel ?? 'es_events';
     this.idlePollMs = options.idlePollMs ?? 1_000;
     this.notifier = new Notifier(this.pool.options, this.channel);
+    this.notifySql = `BEGIN; SET LOCAL synchronous_commit TO OFF; NOTIFY ${pg.escapeIdentifier(this.channel)}; COMMIT`;
   }
 
   appendToStream(streamId: string, events: readonly NewEvent[], options?: { expectedRevision?: ExpectedRevision }): Promise<AppendResult> {
@@ -265,9 +269,29 @@ export class PostgresEventStore implements EventStore {
     return wrote;
   }
 
-  /** One NOTIFY per committed batch, after commit: inside the append transaction it would serialise all commits. */
+  /**
+   * One NOTIFY per committed batch, after commit: inside the append transaction it would serialise
+   * all commits. A NOTIFY transaction gets a transaction id, so with synchronous_commit on it would
+   * wait for its own WAL flush and compete with the next batch's: it commits asynchronously (a lost
+   * notification only delays subscribers until their poll). While one is in flight, further batches
+   * coalesce into a single follow-up notification.
+   */
   private notify(): void {
-    this.pool.query('SELECT pg_notify($1, \'\')', [this.channel]).catch(() => undefined);
+    if (this.notifying) {
+      this.notifyPending = true;
+      return;
+    }
+    this.notifying = true;
+    this.pool
+      .query(this.notifySql)
+      .catch(() => undefined)
+      .finally(() => {
+        this.notifying = false;
+        if (this.notifyPending) {
+          this.notifyPending = false;
+          this.notify();
+        }
+      });
   }
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
