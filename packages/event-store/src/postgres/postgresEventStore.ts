@@ -87,12 +87,12 @@ interface EventRow {
   schema_version: number;
   data: JsonValue;
   metadata: JsonObject;
-  recorded_at: Date;
+  recorded_ms: number;
 }
 
 // Qualify columns in ORDER BY: `seq` alone would sort by the text alias below.
 const EVENT_COLUMNS = `transaction_id::text AS tx, seq::text AS seq, event_id::text AS event_id, stream_id, revision, type,
-  schema_version, data, metadata, recorded_at`;
+  schema_version, data, metadata, (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_ms`;
 
 function expectedCode(expected: ExpectedRevision): number {
   switch (expected) {
@@ -360,15 +360,26 @@ export class PostgresEventStore implements EventStore {
 
     async function* batches(): AsyncGenerator<readonly RecordedEvent[]> {
       let backoffMs = 5;
+      // While the consumer handles one batch, the next is already being read (catch-up overlaps
+      // the database's work with ours). Only prefetched after a non-empty batch.
+      let prefetched: Promise<RecordedEvent[]> | undefined;
       try {
         while (!abort.signal.aborted) {
           await notifier.ensureListening();
           const generation = notifier.generation;
-          const batch = await readAll({ after, maxCount: batchSize });
+          const fromPrefetch = prefetched !== undefined;
+          const batch = await (prefetched ?? readAll({ after, maxCount: batchSize }));
+          prefetched = undefined;
           if (abort.signal.aborted) return;
+          // A prefetch began before `generation` was taken: read again rather than risk sleeping through a wake-up.
+          if (batch.length === 0 && fromPrefetch) continue;
           if (batch.length > 0) {
             after = (batch[batch.length - 1] as RecordedEvent).position;
             backoffMs = 5;
+            if (batch.length === batchSize) {
+              prefetched = readAll({ after, maxCount: batchSize });
+              prefetched.catch(() => undefined); // surfaced when awaited
+            }
             yield batch;
             continue;
           }
@@ -379,6 +390,7 @@ export class PostgresEventStore implements EventStore {
           await notifier.waitForChange(generation, pending ? backoffMs : idlePollMs, abort.signal);
         }
       } finally {
+        await prefetched?.catch(() => undefined);
         options.signal?.removeEventListener('abort', onOuterAbort);
       }
     }
@@ -461,7 +473,7 @@ function toRecorded(row: EventRow): RecordedEvent {
     streamId: row.stream_id,
     revision: row.revision,
     position: encodePgPosition(row.tx, row.seq),
-    recordedAt: row.recorded_at,
+    recordedAt: new Date(Math.floor(row.recorded_ms)),
     data: row.data,
     metadata: row.metadata,
   };
