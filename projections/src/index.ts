@@ -1,0 +1,27 @@
+export {
+  ProjectionRunner,
+  CheckpointMovedError,
+  UnknownProjectionError,
+  READ_MODEL_NOTIFY_CHANNEL,
+  type Projection,
+  type ProjectionRunnerOptions,
+  type ReadableEvent,
+  type CommittedBatch,
+  type CommitListener,
+  type ProjectionLogger,
+  type BatchTracer,
+  type BatchTraceInfo,
+  type EventDecoder,
+} from './projectionRunner';
+export { migrateReadModels, readModelMigrations, READ_MODEL_MIGRATION_TABLE, READ_MODEL_MIGRATION_LOCK_TABLE } from './migrations/index';
+export type * from './readModelDb';
+export { workoutsProjection, WORKOUTS_PROJECTION } from './workouts/workoutsProjection';
+export {
+  loadProjectionsConfig,
+  openProjectionsService,
+  defaultProjections,
+  readModelDb,
+  ProjectionsConfigError,
+  type ProjectionsConfig,
+  type ProjectionsService,
+} from './projectionsService';

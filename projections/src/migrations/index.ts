@@ -1,0 +1,28 @@
+import { Kysely, Migrator, PostgresDialect, type Migration } from 'kysely';
+import type pg from 'pg';
+import * as m0001 from './0001_readModels';
+
+/** The read models' migrations, in order. Names never change once released. */
+export const readModelMigrations: Readonly<Record<string, Migration>> = {
+  '0001_read_models': m0001,
+};
+
+export const READ_MODEL_MIGRATION_TABLE = 'rm_migrations';
+export const READ_MODEL_MIGRATION_LOCK_TABLE = 'rm_migrations_lock';
+
+/** Brings the read-model tables to the latest version (own migration table `rm_migrations`). The pool stays open. */
+export async function migrateReadModels(pool: pg.Pool): Promise<void> {
+  // No db.destroy(): it would end the caller's pool.
+  const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) });
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: () => Promise.resolve({ ...readModelMigrations }) },
+    migrationTableName: READ_MODEL_MIGRATION_TABLE,
+    migrationLockTableName: READ_MODEL_MIGRATION_LOCK_TABLE,
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error !== undefined || failed) {
+    throw new Error(`read model migration ${failed?.migrationName ?? ''} failed`, { cause: error });
+  }
+}

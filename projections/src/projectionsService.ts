@@ -1,0 +1,99 @@
+import { LocalKeyStore, PhiCodec, loadMasterKey, type MasterKey } from '@fitledger/crypto';
+import { eventRegistry } from '@fitledger/domain';
+import { EventCodec } from '@fitledger/event-codec';
+import { PostgresEventStore } from '@fitledger/event-store';
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import { migrateReadModels } from './migrations/index';
+import { ProjectionRunner, type BatchTracer, type CommitListener, type Projection, type ProjectionLogger } from './projectionRunner';
+import type { ReadModelDb } from './readModelDb';
+import { workoutsProjection } from './workouts/workoutsProjection';
+
+/** Thrown for a missing or malformed setting; the message names the variable. */
+export class ProjectionsConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ProjectionsConfig {
+  readonly databaseUrl: string;
+  readonly masterKey: MasterKey;
+  readonly batchSize: number;
+}
+
+/** Reads DATABASE_URL, FITLEDGER_MASTER_KEY (or FITLEDGER_MASTER_KEY_FILE) and PROJECTIONS_BATCH_SIZE (default 500). */
+export function loadProjectionsConfig(env: Readonly<Record<string, string | undefined>>): ProjectionsConfig {
+  const databaseUrl = env.DATABASE_URL;
+  if (databaseUrl === undefined || databaseUrl === '') {
+    throw new ProjectionsConfigError('DATABASE_URL', 'DATABASE_URL is not set: give the PostgreSQL connection string of the event store and read models');
+  }
+  let masterKey: MasterKey;
+  try {
+    masterKey = loadMasterKey(env);
+  } catch (error) {
+    const variable = (error as { variable?: unknown }).variable;
+    throw new ProjectionsConfigError(typeof variable === 'string' ? variable : 'FITLEDGER_MASTER_KEY', (error as Error).message);
+  }
+  const rawBatch = env.PROJECTIONS_BATCH_SIZE;
+  const batchSize = rawBatch === undefined || rawBatch === '' ? 500 : Number(rawBatch);
+  if (!Number.isSafeInteger(batchSize) || batchSize < 1 || batchSize > 10_000) {
+    throw new ProjectionsConfigError('PROJECTIONS_BATCH_SIZE', 'PROJECTIONS_BATCH_SIZE must be an integer from 1 to 10000');
+  }
+  return Object.freeze({ databaseUrl, masterKey, batchSize });
+}
+
+/** Every PostgreSQL read-model projection of the service. */
+export function defaultProjections(logger?: ProjectionLogger): Projection[] {
+  return [workoutsProjection(logger ? { logger } : {})];
+}
+
+/** A Kysely instance over a pool the caller owns (destroying it ends that pool). */
+export function readModelDb(pool: pg.Pool): Kysely<ReadModelDb> {
+  return new Kysely<ReadModelDb>({ dialect: new PostgresDialect({ pool }) });
+}
+
+export interface ProjectionsService {
+  readonly runner: ProjectionRunner;
+  close(): Promise<void>;
+}
+
+/**
+ * Adapters from config (event store, key store, codec, read-model database) and a runner over
+ * them, read models migrated. `close()` stops the runner and releases everything it opened.
+ */
+export async function openProjectionsService(
+  config: ProjectionsConfig,
+  options: { logger?: ProjectionLogger; onCommitted?: CommitListener; traceBatch?: BatchTracer; projections?: readonly Projection[] } = {},
+): Promise<ProjectionsService> {
+  const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 5 });
+  pool.on('error', () => undefined); // idle client errors surface on the next query
+  await migrateReadModels(pool);
+  const store = new PostgresEventStore({ pool });
+  const keys = new LocalKeyStore({ pool, masterKey: config.masterKey });
+  const codec = new EventCodec(new PhiCodec(keys), eventRegistry);
+  const db = readModelDb(pool);
+  const runner = new ProjectionRunner({
+    store,
+    codec,
+    db,
+    projections: options.projections ?? defaultProjections(options.logger),
+    batchSize: config.batchSize,
+    ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.onCommitted ? { onCommitted: options.onCommitted } : {}),
+    ...(options.traceBatch ? { traceBatch: options.traceBatch } : {}),
+  });
+  return {
+    runner,
+    async close() {
+      await runner.stop();
+      await store.close();
+      await keys.close();
+      await db.destroy(); // ends the pool
+    },
+  };
+}

@@ -1,0 +1,263 @@
+import { randomUUID } from 'node:crypto';
+import type { SetInput, WorkoutCommand } from '@fitledger/domain';
+import type { Position } from '@fitledger/event-store';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ProjectionRunner, type CommittedBatch } from '../projectionRunner';
+import type { FeedChange } from '../readModelDb';
+import { WorkoutWriter, dumpReadModels, projectionsTestEnv, waitForCheckpoint, type ProjectionsTestEnv } from '../testing/projectionsTestEnv';
+import { WORKOUTS_PROJECTION, workoutsProjection } from './workoutsProjection';
+
+const SQUAT = '0189c0de-1111-7222-8333-444455556666';
+const BENCH = '0189c0de-2222-7222-8333-444455556666';
+const DEADLIFT = '0189c0de-3333-7222-8333-444455556666';
+
+type Cmd = Omit<WorkoutCommand, 'metadata'>;
+const kg = (value: number, reps: number, extra: Partial<SetInput> = {}): SetInput => ({ exerciseId: SQUAT, reps, load: { value, unit: 'kg' }, ...extra });
+
+describe('workouts projection', () => {
+  let env: ProjectionsTestEnv;
+  let runner: ProjectionRunner;
+  let writer: WorkoutWriter;
+  const committed: CommittedBatch[] = [];
+
+  beforeAll(async () => {
+    env = await projectionsTestEnv('proj_workouts');
+    // A small batch size so that the scenarios below span several batches.
+    runner = new ProjectionRunner({
+      store: env.store,
+      codec: env.codec,
+      db: env.db,
+      projections: [workoutsProjection()],
+      batchSize: 4,
+      onCommitted: (batch) => void committed.push(batch),
+    });
+    runner.start();
+    writer = new WorkoutWriter(env);
+  });
+  afterAll(async () => {
+    await runner.stop();
+    await env.close();
+  });
+
+  const subject = () => ({ tenantId: 'tenant-a', subjectId: randomUUID() });
+
+  async function run(who: { tenantId: string; subjectId: string }, ...commands: Cmd[]): Promise<Position> {
+    let last: Position | undefined;
+    for (const command of commands) last = (await writer.execute(who, command)) ?? last;
+    if (last === undefined) throw new Error('no events written');
+    await waitForCheckpoint(env.db, WORKOUTS_PROJECTION, await env.store.headPosition());
+    return last;
+  }
+
+  const plan = (workoutId: string, title = 'Lower body A'): Cmd => ({ type: 'PlanWorkout', data: { workoutId, title, plannedFor: writer.tick(0), plannedSets: [kg(100, 5)] } });
+  const start = (workoutId: string): Cmd => ({ type: 'StartWorkout', data: { workoutId } });
+  const log = (workoutId: string, setId: string, set: SetInput): Cmd => ({ type: 'LogSet', data: { workoutId, setId, set } });
+  const correct = (workoutId: string, setId: string, set: SetInput): Cmd => ({ type: 'CorrectSet', data: { workoutId, setId, set } });
+  const remove = (workoutId: string, setId: string): Cmd => ({ type: 'DeleteSet', data: { workoutId, setId } });
+  const complete = (workoutId: string): Cmd => ({ type: 'CompleteWorkout', data: { workoutId, perceivedExertion: 7 } });
+  const cancel = (workoutId: string): Cmd => ({ type: 'CancelWorkout', data: { workoutId } });
+
+  const workout = (id: string) => env.db.selectFrom('rm_workouts').selectAll().where('workout_id', '=', id).executeTakeFirst();
+  const sets = (id: string) => env.db.selectFrom('rm_workout_sets').selectAll().where('workout_id', '=', id).orderBy('ordinal').execute();
+  const record = (subjectId: string, exerciseId: string) =>
+    env.db.selectFrom('rm_personal_records').selectAll().where('subject_id', '=', subjectId).where('exercise_id', '=', exerciseId).executeTakeFirst();
+  const feed = (subjectId: string) =>
+    env.db.selectFrom('rm_feed_changes').selectAll().where('subject_id', '=', subjectId).orderBy('position').orderBy('seq').execute();
+
+  it('shows a workout, its sets and the personal records once the events are appended', async () => {
+    const who = subject();
+    const w = randomUUID();
+    const [s1, s2, s3, s4] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+    await run(
+      who,
+      plan(w),
+      start(w),
+      log(w, s1, kg(60, 10, { warmUp: true })),
+      log(w, s2, kg(100, 5)),
+      log(w, s3, kg(110, 3)),
+      log(w, s4, { exerciseId: BENCH, reps: 8, load: { value: 80, unit: 'kg' } }),
+      complete(w),
+    );
+    const state = writer.state(w);
+
+    const row = await workout(w);
+    expect(row).toMatchObject({
+      tenant_id: 'tenant-a',
+      subject_id: who.subjectId,
+      status: 'completed',
+      title: 'Lower body A',
+      set_count: 4,
+      exercise_ids: [SQUAT, BENCH],
+      revision: '6',
+    });
+    expect(Number(row?.total_volume_kg)).toBe(100 * 5 + 110 * 3 + 80 * 8); // warm-up excluded
+    expect(Number(row?.perceived_exertion)).toBe(7);
+    expect(row?.started_at?.toISOString()).toBe(state.startedAt);
+    expect(row?.sort_at.toISOString()).toBe(state.startedAt);
+    expect(row?.completed_at?.toISOString()).toBe(state.completedAt);
+
+    const setRows = await sets(w);
+    expect(setRows.map((s) => [s.set_id, s.ordinal, s.exercise_id, s.reps, Number(s.load_kg), s.load_unit, s.warm_up])).toEqual([
+      [s1, 1, SQUAT, 10, 60, 'kg', true],
+      [s2, 2, SQUAT, 5, 100, 'kg', false],
+      [s3, 3, SQUAT, 3, 110, 'kg', false],
+      [s4, 4, BENCH, 8, 80, 'kg', false],
+    ]);
+
+    const squat = await record(who.subjectId, SQUAT);
+    expect(squat).toMatchObject({ tenant_id: 'tenant-a', ten_rm_kg: null }); // the 10-rep set was a warm-up
+    expect([squat?.one_rm_kg, squat?.three_rm_kg, squat?.five_rm_kg].map(Number)).toEqual([110, 110, 100]);
+    expect(Number(squat?.epley_kg)).toBeCloseTo(110 * (1 + 3 / 30), 10); // 121 > 100·(1 + 5/30) ≈ 116.7
+    expect(Number(squat?.brzycki_kg)).toBeCloseTo((110 * 36) / 34, 10);
+    expect(Number(squat?.best_volume_kg)).toBe(500);
+    expect(Number((await record(who.subjectId, BENCH))?.one_rm_kg)).toBe(80);
+  });
+
+  it('keeps a planned workout out of the sets table and dates it by its plan', async () => {
+    const who = subject();
+    const w = randomUUID();
+    await run(who, plan(w, 'Upper body'));
+    const row = await workout(w);
+    expect(row).toMatchObject({ status: 'planned', title: 'Upper body', set_count: 0, exercise_ids: [SQUAT], started_at: null });
+    expect(row?.sort_at.toISOString()).toBe(writer.state(w).plannedFor);
+    expect(row?.planned_sets).toHaveLength(1);
+    expect(await sets(w)).toEqual([]);
+    expect(await record(who.subjectId, SQUAT)).toBeUndefined();
+  });
+
+  it('recomputes the personal record when its set is corrected', async () => {
+    const who = subject();
+    const w = randomUUID();
+    const best = randomUUID();
+    await run(who, start(w), log(w, randomUUID(), kg(100, 5)), log(w, best, kg(110, 3)));
+    expect(Number((await record(who.subjectId, SQUAT))?.one_rm_kg)).toBe(110);
+
+    await run(who, correct(w, best, kg(120, 3)));
+    const corrected = await record(who.subjectId, SQUAT);
+    expect(Number(corrected?.one_rm_kg)).toBe(120);
+    expect(Number(corrected?.epley_kg)).toBeCloseTo(132, 10);
+    expect((await sets(w)).find((s) => s.set_id === best)).toMatchObject({ ordinal: 2, load_kg: '120' });
+
+    // Correcting the set to another exercise moves it: the old exercise falls back, the new one gains it.
+    await run(who, correct(w, best, { ...kg(90, 2), exerciseId: BENCH }));
+    expect(Number((await record(who.subjectId, SQUAT))?.one_rm_kg)).toBe(100);
+    expect(Number((await record(who.subjectId, BENCH))?.one_rm_kg)).toBe(90);
+  });
+
+  it('lowers the personal record when the best set is deleted, and drops it with the last set', async () => {
+    const who = subject();
+    const w = randomUUID();
+    const [light, best] = [randomUUID(), randomUUID()];
+    await run(who, start(w), log(w, light, kg(100, 5)), log(w, best, kg(140, 1)));
+    expect(Number((await record(who.subjectId, SQUAT))?.one_rm_kg)).toBe(140);
+
+    await run(who, remove(w, best));
+    expect(Number((await record(who.subjectId, SQUAT))?.one_rm_kg)).toBe(100);
+    expect(await sets(w)).toHaveLength(1);
+    expect(await workout(w)).toMatchObject({ set_count: 1, total_volume_kg: '500' });
+
+    await run(who, remove(w, light));
+    expect(await record(who.subjectId, SQUAT)).toBeUndefined();
+  });
+
+  it("takes a cancelled workout's sets out of the personal records", async () => {
+    const who = subject();
+    const [done, cancelled] = [randomUUID(), randomUUID()];
+    await run(who, start(done), log(done, randomUUID(), { ...kg(150, 5), exerciseId: DEADLIFT }), complete(done));
+    await run(who, start(cancelled), log(cancelled, randomUUID(), { ...kg(200, 1), exerciseId: DEADLIFT }), log(cancelled, randomUUID(), kg(90, 5)));
+    expect(Number((await record(who.subjectId, DEADLIFT))?.one_rm_kg)).toBe(200);
+    expect(await record(who.subjectId, SQUAT)).toBeDefined();
+
+    await run(who, cancel(cancelled));
+    expect(Number((await record(who.subjectId, DEADLIFT))?.one_rm_kg)).toBe(150);
+    expect(await record(who.subjectId, SQUAT)).toBeUndefined(); // its only sets were in the cancelled workout
+    expect(await workout(cancelled)).toMatchObject({ status: 'cancelled', set_count: 2 });
+  });
+
+  it('writes feed changes in position order, one per entity an event changed, with the right kinds', async () => {
+    const who = subject();
+    const w = randomUUID();
+    const [heavy, light] = [randomUUID(), randomUUID()];
+    const positions: Position[] = [];
+    // One batch per command: a payload is the row after its batch, so this pins what each change shows.
+    for (const command of [start(w), log(w, heavy, kg(100, 5)), log(w, light, kg(90, 3)), complete(w), remove(w, heavy), remove(w, light)]) {
+      positions.push(await run(who, command));
+    }
+
+    const changes = await feed(who.subjectId);
+    expect(changes.map((c) => [c.position, c.seq, c.kind, c.op, c.entity_id])).toEqual([
+      [positions[0], 0, 'workout', 'upsert', w],
+      [positions[1], 0, 'workout', 'upsert', w],
+      [positions[1], 1, 'personal_record', 'upsert', SQUAT], // the first set makes the record
+      [positions[2], 0, 'workout', 'upsert', w], // a lighter set with fewer reps beats nothing
+      [positions[3], 0, 'workout', 'upsert', w],
+      [positions[4], 0, 'workout', 'upsert', w],
+      [positions[4], 1, 'personal_record', 'upsert', SQUAT], // the record falls back to the lighter set
+      [positions[5], 0, 'workout', 'upsert', w],
+      [positions[5], 1, 'personal_record', 'delete', SQUAT], // no set left
+    ]);
+    expect([...positions].sort()).toEqual(positions);
+
+    const last = changes.at(-2)?.payload as { status: string; sets: unknown[]; revision: number };
+    expect(last).toMatchObject({ workout_id: w, status: 'completed', sets: [], revision: 5 });
+    const lowered = changes.find((c) => c.position === positions[4] && c.kind === 'personal_record')?.payload as { one_rm_kg: number };
+    expect(lowered.one_rm_kg).toBe(90);
+    expect(changes.at(-1)?.payload).toBeNull();
+
+    // The in-process listeners got exactly the committed rows.
+    const announced: FeedChange[] = committed.flatMap((b) => b.changes).filter((c) => c.subjectId === who.subjectId);
+    expect(announced.map((c) => [c.position, c.seq, c.kind, c.op, c.entityId])).toEqual(changes.map((c) => [c.position, c.seq, c.kind, c.op, c.entity_id]));
+  });
+
+  it('announces every committed batch with one NOTIFY on rm_changes', async () => {
+    const listener = new pg.Client({ connectionString: env.url });
+    await listener.connect();
+    const received: string[] = [];
+    listener.on('notification', (n) => received.push(n.payload ?? ''));
+    await listener.query('LISTEN rm_changes');
+    try {
+      const who = subject();
+      const w = randomUUID();
+      const position = await run(who, start(w));
+      const deadline = Date.now() + 10_000;
+      while (!received.some((p) => (JSON.parse(p) as { position: string }).position >= position) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const payloads = received.map((p) => JSON.parse(p) as { projection: string; position: string });
+      expect(payloads.some((p) => p.projection === WORKOUTS_PROJECTION && p.position >= position)).toBe(true);
+    } finally {
+      await listener.end();
+    }
+  });
+
+  it('skips the events of erased subjects when replaying', async () => {
+    const erased = subject();
+    const kept = subject();
+    const [we, wk] = [randomUUID(), randomUUID()];
+    await run(erased, start(we), log(we, randomUUID(), kg(180, 1)));
+    await run(kept, start(wk), log(wk, randomUUID(), kg(80, 1)));
+    expect(await workout(we)).toBeDefined();
+
+    await env.keys.destroy(erased.subjectId);
+    await runner.rebuild(WORKOUTS_PROJECTION);
+
+    expect(await workout(we)).toBeUndefined();
+    expect(await sets(we)).toEqual([]);
+    expect(await record(erased.subjectId, SQUAT)).toBeUndefined();
+    expect(await feed(erased.subjectId)).toEqual([]);
+    expect(await workout(wk)).toMatchObject({ status: 'in_progress', set_count: 1 });
+    expect(Number((await record(kept.subjectId, SQUAT))?.one_rm_kg)).toBe(80);
+  });
+
+  it('gives identical tables when rebuilt twice', async () => {
+    const first = await runner.rebuild(WORKOUTS_PROJECTION);
+    const once = await dumpReadModels(env.db);
+    const second = await runner.rebuild(WORKOUTS_PROJECTION);
+    const twice = await dumpReadModels(env.db);
+    expect(second).toBe(first);
+    expect(once.rm_workouts?.length).toBeGreaterThan(5);
+    expect(once.rm_feed_changes?.length).toBeGreaterThan(20);
+    expect(twice).toEqual(once);
+  });
+});

@@ -1,0 +1,475 @@
+import {
+  evolve,
+  initialState,
+  personalRecords,
+  type ExercisePersonalRecords,
+  type PersonalRecordSet,
+  type WorkoutEvent,
+  type WorkoutEventType,
+  type WorkoutState,
+} from '@fitledger/domain';
+import { canonicalJson, type JsonValue } from '@fitledger/event-store';
+import { sql, type Insertable, type Selectable, type Transaction } from 'kysely';
+import type { Projection, ProjectionLogger, ReadableEvent } from '../projectionRunner';
+import type { FeedChange, ReadModelDb, RmFeedChangesTable, RmPersonalRecordsTable } from '../readModelDb';
+import { setRow, stateFromRows, workoutRow, type WorkoutIdentity, type WorkoutRow, type WorkoutSetRow } from './workoutRows';
+
+export const WORKOUTS_PROJECTION = 'workouts';
+
+const WORKOUT_EVENT_TYPES: ReadonlySet<WorkoutEventType> = new Set<WorkoutEventType>([
+  'WorkoutPlanned',
+  'WorkoutStarted',
+  'SetLogged',
+  'SetCorrected',
+  'SetDeleted',
+  'WorkoutCompleted',
+  'WorkoutCancelled',
+  'WorkoutCloned',
+]);
+
+/** Rows per INSERT statement: keeps every statement well below PostgreSQL's 65 535 parameters. */
+const CHUNK = 1_000;
+
+interface WorkoutModel {
+  identity: WorkoutIdentity;
+  state: WorkoutState;
+  /** Ordinal of every current set: its place in logging order, assigned when logged. */
+  readonly ordinals: Map<string, number>;
+  /** Sets logged, corrected or deleted in this batch. */
+  readonly changedSetIds: Set<string>;
+}
+
+interface PersonalRecordTouch {
+  readonly subjectId: string;
+  readonly exerciseId: string;
+  /** Tenant and position of the last event of the batch that touched it. */
+  tenantId: string;
+  position: string;
+}
+
+interface EventChanges {
+  readonly subjectId: string;
+  readonly position: string;
+  readonly workoutId: string;
+  /** Keys of the personal records the event may have changed, in a stable order. */
+  readonly recordKeys: readonly string[];
+}
+
+type PersonalRecordRow = Selectable<RmPersonalRecordsTable>;
+
+const recordKey = (subjectId: string, exerciseId: string): string => `${subjectId}\u0000${exerciseId}`;
+
+/**
+ * Workouts, their current sets, personal records per (subject, exercise) and the per-subject change
+ * feed, all in one projection because personal records are computed from the set rows and the feed
+ * must commit with the rows it describes.
+ *
+ * Workout state is the domain's own `evolve` over rows loaded at the start of the batch; personal
+ * records are `personalRecords()` over every current set of the subject's non-cancelled workouts.
+ */
+export function workoutsProjection(options: { logger?: ProjectionLogger } = {}): Projection {
+  const logger = options.logger;
+  return {
+    name: WORKOUTS_PROJECTION,
+    eventTypes: WORKOUT_EVENT_TYPES,
+
+    async reset(trx) {
+      await sql`TRUNCATE rm_feed_changes, rm_personal_records, rm_workout_sets, rm_workouts`.execute(trx);
+    },
+
+    async apply(events, trx) {
+      const workoutEvents = events.filter((e) => WORKOUT_EVENT_TYPES.has(e.type as WorkoutEventType));
+      if (workoutEvents.length === 0) return [];
+      const models = await loadModels(trx, workoutEvents);
+      const touches = new Map<string, PersonalRecordTouch>();
+      const perEvent: EventChanges[] = [];
+
+      for (const recorded of workoutEvents) {
+        const applied = applyEvent(models, recorded);
+        if (applied === undefined) {
+          logger?.warn({ eventId: recorded.eventId, type: recorded.type, position: recorded.position }, 'event for a workout that does not exist: skipped');
+          continue;
+        }
+        const { subjectId, tenantId } = recorded.metadata;
+        const keys: string[] = [];
+        for (const exerciseId of applied.exerciseIds) {
+          const key = recordKey(subjectId, exerciseId);
+          keys.push(key);
+          const touch = touches.get(key);
+          if (touch) {
+            touch.tenantId = tenantId;
+            touch.position = recorded.position;
+          } else {
+            touches.set(key, { subjectId, exerciseId, tenantId, position: recorded.position });
+          }
+        }
+        perEvent.push({ subjectId, position: recorded.position, workoutId: applied.workoutId, recordKeys: [...new Set(keys)].sort() });
+      }
+
+      await writeWorkouts(trx, models);
+      const changedRecords = await writePersonalRecords(trx, touches);
+      return writeFeed(trx, perEvent, changedRecords);
+    },
+  };
+}
+
+async function loadModels(trx: Transaction<ReadModelDb>, events: readonly ReadableEvent[]): Promise<Map<string, WorkoutModel>> {
+  const ids = [...new Set(events.map((e) => workoutIdOf(e)))];
+  const [rows, setRows] = await Promise.all([
+    trx.selectFrom('rm_workouts').selectAll().where(sql<boolean>`workout_id = ANY(${ids}::uuid[])`).execute(),
+    trx.selectFrom('rm_workout_sets').selectAll().where(sql<boolean>`workout_id = ANY(${ids}::uuid[])`).execute(),
+  ]);
+  const setsByWorkout = new Map<string, WorkoutSetRow[]>();
+  for (const set of setRows) {
+    const list = setsByWorkout.get(set.workout_id) ?? [];
+    list.push(set);
+    setsByWorkout.set(set.workout_id, list);
+  }
+  const models = new Map<string, WorkoutModel>();
+  for (const row of rows as WorkoutRow[]) {
+    const sets = setsByWorkout.get(row.workout_id) ?? [];
+    models.set(row.workout_id, {
+      identity: {
+        workoutId: row.workout_id,
+        tenantId: row.tenant_id,
+        subjectId: row.subject_id,
+        revision: Number(row.revision),
+        updatedPosition: row.updated_position,
+        firstRecordedAt: row.first_recorded_at,
+      },
+      state: stateFromRows(row, sets),
+      ordinals: new Map(sets.map((s) => [s.set_id, s.ordinal])),
+      changedSetIds: new Set(),
+    });
+  }
+  return models;
+}
+
+/** The uuid column hands ids back in lower case; key models the same way. */
+function workoutIdOf(event: ReadableEvent): string {
+  return (event.data as { workoutId: string }).workoutId.toLowerCase();
+}
+
+/** Evolves the workout's model; returns the exercises whose personal records the event may change, or undefined when skipped. */
+function applyEvent(models: Map<string, WorkoutModel>, recorded: ReadableEvent): { workoutId: string; exerciseIds: string[] } | undefined {
+  const event = { type: recorded.type, data: recorded.data } as WorkoutEvent;
+  const workoutId = workoutIdOf(recorded);
+  const model: WorkoutModel = models.get(workoutId) ?? {
+    identity: {
+      workoutId,
+      tenantId: recorded.metadata.tenantId,
+      subjectId: recorded.metadata.subjectId,
+      revision: recorded.revision,
+      updatedPosition: recorded.position,
+      firstRecordedAt: recorded.recordedAt,
+    },
+    state: initialState(),
+    ordinals: new Map(),
+    changedSetIds: new Set(),
+  };
+  const before = model.state;
+  const after = evolve(before, event);
+  // Only a plan, clone or start brings a workout into existence; the decider never emits anything else first.
+  if (after.status === 'none') return undefined;
+
+  let exerciseIds: string[] = [];
+  switch (event.type) {
+    case 'SetLogged': {
+      const { setId } = event.data;
+      if (!model.ordinals.has(setId)) model.ordinals.set(setId, Math.max(0, ...model.ordinals.values()) + 1);
+      model.changedSetIds.add(setId);
+      exerciseIds = [event.data.exerciseId];
+      break;
+    }
+    case 'SetCorrected': {
+      const previous = before.sets.find((s) => s.setId === event.data.setId);
+      if (previous !== undefined) {
+        model.changedSetIds.add(previous.setId);
+        exerciseIds = [previous.exerciseId, event.data.exerciseId];
+      }
+      break;
+    }
+    case 'SetDeleted': {
+      const previous = before.sets.find((s) => s.setId === event.data.setId);
+      if (previous !== undefined) {
+        model.changedSetIds.add(previous.setId);
+        model.ordinals.delete(previous.setId);
+        exerciseIds = [previous.exerciseId];
+      }
+      break;
+    }
+    case 'WorkoutCancelled':
+      // Its sets stay in rm_workout_sets but stop counting towards personal records.
+      if (before.status !== 'cancelled') exerciseIds = before.sets.map((s) => s.exerciseId);
+      break;
+    case 'WorkoutPlanned':
+    case 'WorkoutCloned':
+    case 'WorkoutStarted':
+    case 'WorkoutCompleted':
+      break;
+    default: {
+      const _: never = event;
+      return undefined;
+    }
+  }
+  model.state = after;
+  model.identity = { ...model.identity, revision: recorded.revision, updatedPosition: recorded.position };
+  models.set(workoutId, model);
+  return { workoutId, exerciseIds };
+}
+
+async function writeWorkouts(trx: Transaction<ReadModelDb>, models: ReadonlyMap<string, WorkoutModel>): Promise<void> {
+  const rows = [...models.values()].filter((m) => m.state.status !== 'none').map((m) => workoutRow(m.identity, m.state));
+  for (const chunk of chunks(rows)) {
+    await trx
+      .insertInto('rm_workouts')
+      .values(chunk)
+      .onConflict((oc) =>
+        oc.column('workout_id').doUpdateSet((eb) => ({
+          tenant_id: eb.ref('excluded.tenant_id'),
+          subject_id: eb.ref('excluded.subject_id'),
+          status: eb.ref('excluded.status'),
+          title: eb.ref('excluded.title'),
+          planned_for: eb.ref('excluded.planned_for'),
+          started_at: eb.ref('excluded.started_at'),
+          completed_at: eb.ref('excluded.completed_at'),
+          cancelled_at: eb.ref('excluded.cancelled_at'),
+          perceived_exertion: eb.ref('excluded.perceived_exertion'),
+          notes: eb.ref('excluded.notes'),
+          location: eb.ref('excluded.location'),
+          exercise_ids: eb.ref('excluded.exercise_ids'),
+          set_count: eb.ref('excluded.set_count'),
+          revision: eb.ref('excluded.revision'),
+          sort_at: eb.ref('excluded.sort_at'),
+          updated_position: eb.ref('excluded.updated_position'),
+          source_workout_id: eb.ref('excluded.source_workout_id'),
+          planned_sets: eb.ref('excluded.planned_sets'),
+          first_recorded_at: eb.ref('excluded.first_recorded_at'),
+        })),
+      )
+      .execute();
+  }
+
+  const upserts = [];
+  const deletes: { workoutIds: string[]; setIds: string[] } = { workoutIds: [], setIds: [] };
+  const withChangedSets: string[] = [];
+  for (const model of models.values()) {
+    if (model.changedSetIds.size === 0 || model.state.status === 'none') continue;
+    withChangedSets.push(model.identity.workoutId);
+    for (const setId of model.changedSetIds) {
+      const set = model.state.sets.findLast((s) => s.setId === setId);
+      const ordinal = model.ordinals.get(setId);
+      if (set !== undefined && ordinal !== undefined) {
+        upserts.push(setRow(model.identity, set, ordinal));
+      } else {
+        deletes.workoutIds.push(model.identity.workoutId);
+        deletes.setIds.push(setId);
+      }
+    }
+  }
+  if (deletes.setIds.length > 0) {
+    await sql`DELETE FROM rm_workout_sets s USING unnest(${deletes.workoutIds}::uuid[], ${deletes.setIds}::uuid[]) AS d(workout_id, set_id)
+               WHERE s.workout_id = d.workout_id AND s.set_id = d.set_id`.execute(trx);
+  }
+  for (const chunk of chunks(upserts)) {
+    await trx
+      .insertInto('rm_workout_sets')
+      .values(chunk)
+      .onConflict((oc) =>
+        oc.columns(['workout_id', 'set_id']).doUpdateSet((eb) => ({
+          ordinal: eb.ref('excluded.ordinal'),
+          exercise_id: eb.ref('excluded.exercise_id'),
+          reps: eb.ref('excluded.reps'),
+          load_value: eb.ref('excluded.load_value'),
+          load_unit: eb.ref('excluded.load_unit'),
+          load_kg: eb.ref('excluded.load_kg'),
+          duration_s: eb.ref('excluded.duration_s'),
+          distance_value: eb.ref('excluded.distance_value'),
+          distance_unit: eb.ref('excluded.distance_unit'),
+          distance_m: eb.ref('excluded.distance_m'),
+          rpe: eb.ref('excluded.rpe'),
+          heart_rate_bpm: eb.ref('excluded.heart_rate_bpm'),
+          warm_up: eb.ref('excluded.warm_up'),
+          to_failure: eb.ref('excluded.to_failure'),
+          superset_group: eb.ref('excluded.superset_group'),
+          rest_before_s: eb.ref('excluded.rest_before_s'),
+          notes: eb.ref('excluded.notes'),
+          custom_fields: eb.ref('excluded.custom_fields'),
+          occurred_at: eb.ref('excluded.occurred_at'),
+          tenant_id: eb.ref('excluded.tenant_id'),
+          subject_id: eb.ref('excluded.subject_id'),
+        })),
+      )
+      .execute();
+  }
+  if (withChangedSets.length > 0) {
+    // Volume load = Σ load × reps over working sets (warm-ups excluded), summed as numeric so the
+    // total does not depend on floating-point summation order.
+    await sql`UPDATE rm_workouts w SET total_volume_kg = coalesce(
+                (SELECT sum(s.load_kg * s.reps) FROM rm_workout_sets s
+                  WHERE s.workout_id = w.workout_id AND NOT s.warm_up AND s.load_kg IS NOT NULL AND s.reps IS NOT NULL), 0)
+               WHERE w.workout_id = ANY(${withChangedSets}::uuid[])`.execute(trx);
+  }
+}
+
+/**
+ * Recomputes the touched personal records from the stored sets; writes only those whose values
+ * changed. Returns the keys of the changed (upserted or deleted) records.
+ */
+async function writePersonalRecords(trx: Transaction<ReadModelDb>, touches: ReadonlyMap<string, PersonalRecordTouch>): Promise<Set<string>> {
+  const changed = new Set<string>();
+  if (touches.size === 0) return changed;
+  const subjects = [...touches.values()].map((t) => t.subjectId);
+  const exercises = [...touches.values()].map((t) => t.exerciseId);
+  const pairs = sql`SELECT * FROM unnest(${subjects}::text[], ${exercises}::text[]) AS t(subject_id, exercise_id)`;
+
+  const existing = await sql<PersonalRecordRow>`SELECT p.* FROM rm_personal_records p WHERE (p.subject_id, p.exercise_id) IN (${pairs})`.execute(trx);
+  // Ties go to the earlier set (personalRecords keeps the first): order by when sets were done.
+  const sets = await sql<{ subject_id: string; exercise_id: string; set_id: string; reps: number; load_kg: string; warm_up: boolean }>`
+    SELECT s.subject_id, s.exercise_id, s.set_id, s.reps, s.load_kg, s.warm_up
+      FROM rm_workout_sets s JOIN rm_workouts w ON w.workout_id = s.workout_id
+     WHERE (s.subject_id, s.exercise_id) IN (${pairs})
+       AND w.status <> 'cancelled' AND NOT s.warm_up AND s.load_kg > 0 AND s.reps >= 1
+     ORDER BY s.occurred_at, s.workout_id, s.ordinal`.execute(trx);
+
+  const setsByKey = new Map<string, PersonalRecordSet[]>();
+  for (const s of sets.rows) {
+    const key = recordKey(s.subject_id, s.exercise_id);
+    const list = setsByKey.get(key) ?? [];
+    list.push({ setId: s.set_id, exerciseId: s.exercise_id, reps: s.reps, loadKg: Number(s.load_kg), warmUp: s.warm_up });
+    setsByKey.set(key, list);
+  }
+  const existingByKey = new Map(existing.rows.map((r) => [recordKey(r.subject_id, r.exercise_id), r]));
+
+  const upserts: Insertable<RmPersonalRecordsTable>[] = [];
+  const deletes: { subjects: string[]; exercises: string[] } = { subjects: [], exercises: [] };
+  for (const [key, touch] of touches) {
+    const records = personalRecords(setsByKey.get(key) ?? [])[touch.exerciseId];
+    const current = existingByKey.get(key);
+    if (records === undefined) {
+      if (current !== undefined) {
+        deletes.subjects.push(touch.subjectId);
+        deletes.exercises.push(touch.exerciseId);
+        changed.add(key);
+      }
+      continue;
+    }
+    const row = personalRecordRow(touch, records);
+    if (current !== undefined && sameRecords(current, row)) continue;
+    upserts.push(row);
+    changed.add(key);
+  }
+  if (deletes.subjects.length > 0) {
+    await sql`DELETE FROM rm_personal_records p USING unnest(${deletes.subjects}::text[], ${deletes.exercises}::text[]) AS d(subject_id, exercise_id)
+               WHERE p.subject_id = d.subject_id AND p.exercise_id = d.exercise_id`.execute(trx);
+  }
+  for (const chunk of chunks(upserts)) {
+    await trx
+      .insertInto('rm_personal_records')
+      .values(chunk)
+      .onConflict((oc) =>
+        oc.columns(['subject_id', 'exercise_id']).doUpdateSet((eb) => ({
+          tenant_id: eb.ref('excluded.tenant_id'),
+          one_rm_kg: eb.ref('excluded.one_rm_kg'),
+          three_rm_kg: eb.ref('excluded.three_rm_kg'),
+          five_rm_kg: eb.ref('excluded.five_rm_kg'),
+          ten_rm_kg: eb.ref('excluded.ten_rm_kg'),
+          epley_kg: eb.ref('excluded.epley_kg'),
+          brzycki_kg: eb.ref('excluded.brzycki_kg'),
+          best_volume_kg: eb.ref('excluded.best_volume_kg'),
+          updated_position: eb.ref('excluded.updated_position'),
+          records: eb.ref('excluded.records'),
+        })),
+      )
+      .execute();
+  }
+  return changed;
+}
+
+function personalRecordRow(touch: PersonalRecordTouch, records: ExercisePersonalRecords): Insertable<RmPersonalRecordsTable> {
+  return {
+    subject_id: touch.subjectId,
+    exercise_id: touch.exerciseId,
+    tenant_id: touch.tenantId,
+    one_rm_kg: records.repMax[1]?.loadKg ?? null,
+    three_rm_kg: records.repMax[3]?.loadKg ?? null,
+    five_rm_kg: records.repMax[5]?.loadKg ?? null,
+    ten_rm_kg: records.repMax[10]?.loadKg ?? null,
+    epley_kg: records.estimatedOneRepMax.epley?.estimatedKg ?? null,
+    brzycki_kg: records.estimatedOneRepMax.brzycki?.estimatedKg ?? null,
+    best_volume_kg: records.bestSetVolume?.volumeKg ?? null,
+    updated_position: touch.position,
+    records: JSON.stringify(records),
+  };
+}
+
+/** Same values and same record-holding sets (tenant and position alone do not make a change). */
+function sameRecords(current: PersonalRecordRow, next: Insertable<RmPersonalRecordsTable>): boolean {
+  const columns = ['one_rm_kg', 'three_rm_kg', 'five_rm_kg', 'ten_rm_kg', 'epley_kg', 'brzycki_kg', 'best_volume_kg'] as const;
+  for (const column of columns) {
+    const a = current[column];
+    const b = next[column];
+    if ((a === null) !== (b === null || b === undefined)) return false;
+    if (a !== null && Number(a) !== Number(b)) return false;
+  }
+  return canonicalJson(current.records as JsonValue) === canonicalJson(JSON.parse(next.records) as JsonValue);
+}
+
+/**
+ * One change per entity an event changed, seq numbered from 0 within the event's position: its
+ * workout first, then the personal records it moved (sorted by exercise id). Payloads are the rows
+ * after the batch, rendered by PostgreSQL in the same statement.
+ */
+async function writeFeed(trx: Transaction<ReadModelDb>, perEvent: readonly EventChanges[], changedRecords: ReadonlySet<string>): Promise<FeedChange[]> {
+  const workoutChanges = { subjects: [] as string[], positions: [] as string[], seqs: [] as number[], ids: [] as string[] };
+  const recordChanges = { subjects: [] as string[], positions: [] as string[], seqs: [] as number[], ids: [] as string[] };
+  for (const e of perEvent) {
+    let seq = 0;
+    workoutChanges.subjects.push(e.subjectId);
+    workoutChanges.positions.push(e.position);
+    workoutChanges.seqs.push(seq++);
+    workoutChanges.ids.push(e.workoutId);
+    for (const key of e.recordKeys) {
+      if (!changedRecords.has(key)) continue;
+      recordChanges.subjects.push(e.subjectId);
+      recordChanges.positions.push(e.position);
+      recordChanges.seqs.push(seq++);
+      recordChanges.ids.push(key.slice(key.indexOf('\u0000') + 1));
+    }
+  }
+  const inserted: Selectable<RmFeedChangesTable>[] = [];
+  if (workoutChanges.seqs.length > 0) {
+    const result = await sql<Selectable<RmFeedChangesTable>>`
+      INSERT INTO rm_feed_changes (subject_id, position, seq, kind, entity_id, op, payload)
+      SELECT c.subject_id, c.position, c.seq, 'workout', w.workout_id::text, 'upsert',
+             to_jsonb(w) || jsonb_build_object('sets', coalesce(
+               (SELECT jsonb_agg(to_jsonb(s) - 'workout_id' - 'tenant_id' - 'subject_id' ORDER BY s.ordinal, s.set_id)
+                  FROM rm_workout_sets s WHERE s.workout_id = w.workout_id), '[]'::jsonb))
+        FROM unnest(${workoutChanges.subjects}::text[], ${workoutChanges.positions}::text[], ${workoutChanges.seqs}::int[], ${workoutChanges.ids}::uuid[])
+             AS c(subject_id, position, seq, workout_id)
+        JOIN rm_workouts w ON w.workout_id = c.workout_id
+      RETURNING *`.execute(trx);
+    inserted.push(...result.rows);
+  }
+  if (recordChanges.seqs.length > 0) {
+    const result = await sql<Selectable<RmFeedChangesTable>>`
+      INSERT INTO rm_feed_changes (subject_id, position, seq, kind, entity_id, op, payload)
+      SELECT c.subject_id, c.position, c.seq, 'personal_record', c.exercise_id,
+             CASE WHEN p.subject_id IS NULL THEN 'delete' ELSE 'upsert' END,
+             CASE WHEN p.subject_id IS NULL THEN NULL ELSE to_jsonb(p) END
+        FROM unnest(${recordChanges.subjects}::text[], ${recordChanges.positions}::text[], ${recordChanges.seqs}::int[], ${recordChanges.ids}::text[])
+             AS c(subject_id, position, seq, exercise_id)
+        LEFT JOIN rm_personal_records p ON p.subject_id = c.subject_id AND p.exercise_id = c.exercise_id
+      RETURNING *`.execute(trx);
+    inserted.push(...result.rows);
+  }
+  return inserted
+    .map((r) => ({ subjectId: r.subject_id, position: r.position, seq: r.seq, kind: r.kind, entityId: r.entity_id, op: r.op, payload: r.payload }))
+    .sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : a.seq - b.seq));
+}
+
+function chunks<T>(rows: readonly T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < rows.length; i += CHUNK) out.push(rows.slice(i, i + CHUNK));
+  return out;
+}
