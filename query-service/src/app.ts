@@ -1,0 +1,10 @@
+/** @fitledger/query-service: REST reads of the read models and live websocket feeds. */
+export { API_PREFIX, buildApp, type QueryServiceDeps } from './buildApp';
+export type { ChangeListener, ChangeSource, CommittedChanges, InProcessChangeSource } from './feed/changeSource';
+export { inProcessChangeSource } from './feed/changeSource';
+export { startPgListenChangeSource, type PgListenChangeSource, type PgListenChangeSourceOptions } from './feed/pgListenChangeSource';
+export type { FeedMessage } from './feed/feedMessage';
+export type { FeedOptions } from './routes/feed';
+export { ownDataOnly, type ReadScope, type ReadScopeResolver } from './readScope';
+export { loadQueryServiceConfig, QueryServiceConfigError, type QueryServiceConfig } from './config';
+export { startQueryService, type RunningQueryService, type StartQueryServiceOptions } from './queryService';

@@ -1,0 +1,91 @@
+import websocket from '@fastify/websocket';
+import type { TokenVerifier } from '@fitledger/auth';
+import { authenticate, AuthenticationError } from '@fitledger/auth';
+import { createService, HttpProblem } from '@fitledger/http';
+import type { ReadModelDb } from '@fitledger/projections';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import type pg from 'pg';
+import type { ChangeSource } from './feed/changeSource';
+import { FeedHub } from './feed/feedHub';
+import { selectSubprotocol } from './feed/handshakeToken';
+import { ownDataOnly, type ReadScopeResolver } from './readScope';
+import { CLOSE_GOING_AWAY, feedRoutes, type FeedOptions } from './routes/feed';
+import { personalRecordRoutes } from './routes/personalRecords';
+import { workoutRoutes } from './routes/workouts';
+import { representationSchemas } from './workoutRepresentation';
+
+export interface QueryServiceDeps {
+  /** The read-model database: a Kysely instance, or a pg pool (wrapped; the caller still owns and ends it). */
+  readonly db: Kysely<ReadModelDb> | pg.Pool;
+  readonly verifier: TokenVerifier;
+  /** Wakes live feeds when `rm_feed_changes` gains rows (in-process or pg LISTEN adapter). */
+  readonly changeSource: ChangeSource;
+  readonly logger?: FastifyBaseLogger;
+  /** Whose data a caller reads; default: their own. */
+  readonly resolveScope?: ReadScopeResolver;
+  readonly feed?: FeedOptions;
+}
+
+export const API_PREFIX = '/api/v1';
+
+/** An AuthenticationError thrown past the hooks (e.g. by requireIdentity) renders like the hook's own answer. */
+function authenticationProblem(error: unknown): HttpProblem | undefined {
+  if (!(error instanceof AuthenticationError)) return undefined;
+  return new HttpProblem(error.status, error.code, error.title, error.message, undefined, { ...error.headers, 'cache-control': 'no-store' });
+}
+/** Largest message a feed client may send (it is ignored anyway). */
+const MAX_CLIENT_MESSAGE_BYTES = 4 * 1024;
+
+/**
+ * query-service: REST reads of the workout read models and the live websocket feed, under /api/v1,
+ * every route authenticated. Pure wiring; never listens (see `startQueryService`).
+ */
+export function buildApp(deps: QueryServiceDeps): FastifyInstance {
+  const db = deps.db instanceof Kysely ? deps.db : new Kysely<ReadModelDb>({ dialect: new PostgresDialect({ pool: deps.db }) });
+  const resolveScope = deps.resolveScope ?? ownDataOnly;
+  const app = createService({
+    ...(deps.logger ? { logger: deps.logger } : {}),
+    bodyLimit: 16 * 1024,
+    openapi: { title: 'FitLedger query API', version: '1.0.0', description: 'Reads of the read models and live feeds.' },
+    readinessChecks: [
+      async () => {
+        // The tables belong to the projections' migrations; ready once they exist and answer.
+        await sql`SELECT 1 FROM rm_feed_changes LIMIT 0`.execute(db);
+      },
+    ],
+    errorMappers: [authenticationProblem],
+  });
+  for (const schema of representationSchemas) app.addSchema(schema);
+
+  const hub = new FeedHub(deps.changeSource);
+  app.addHook('onClose', () => hub.close());
+
+  void app.register(websocket, {
+    options: { maxPayload: MAX_CLIENT_MESSAGE_BYTES, handleProtocols: selectSubprotocol },
+    // Instead of the plugin's default (close without a code): 1001 tells clients to reconnect elsewhere.
+    preClose: (done) => {
+      for (const client of app.websocketServer.clients) client.close(CLOSE_GOING_AWAY, 'server shutting down');
+      app.websocketServer.close();
+      done();
+    },
+  });
+  void app.register(
+    (api, _opts, done) => {
+      void api.register((rest, _restOpts, restDone) => {
+        rest.addHook('onRequest', authenticate(deps.verifier));
+        workoutRoutes(rest, { db, resolveScope });
+        personalRecordRoutes(rest, { db, resolveScope });
+        restDone();
+      });
+      void api.register((live, _liveOpts, liveDone) => {
+        feedRoutes(live, { db, verifier: deps.verifier, hub, resolveScope, ...(deps.feed ? { options: deps.feed } : {}) });
+        liveDone();
+      });
+      done();
+    },
+    { prefix: API_PREFIX },
+  );
+  return app;
+}
+

@@ -1,0 +1,62 @@
+/** Thrown for a missing or malformed setting; the message names the variable. */
+export class QueryServiceConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'QueryServiceConfigError';
+  }
+}
+
+export interface QueryServiceConfig {
+  /** PostgreSQL holding the read models. */
+  readonly databaseUrl: string;
+  /** OIDC issuer whose JWT access tokens are accepted (exact `iss`). */
+  readonly oidcIssuer: string;
+  /** Expected `aud` of access tokens. */
+  readonly oidcAudience: string;
+  readonly port: number;
+  readonly host: string;
+  readonly logLevel: LogLevel;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+function required(env: Readonly<Record<string, string | undefined>>, name: string, hint: string): string {
+  const value = env[name];
+  if (value === undefined || value.trim() === '') throw new QueryServiceConfigError(name, `${name} is not set: ${hint}`);
+  return value.trim();
+}
+
+function url(name: string, value: string, protocols: readonly string[]): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new QueryServiceConfigError(name, `${name} is not a URL`);
+  }
+  if (!protocols.includes(parsed.protocol)) throw new QueryServiceConfigError(name, `${name} must be a ${protocols.join(' or ')} URL`);
+  return value;
+}
+
+/**
+ * Reads DATABASE_URL, OIDC_ISSUER, OIDC_AUDIENCE (required), PORT (default 3002), HOST (default
+ * 127.0.0.1) and LOG_LEVEL (default info) into a frozen config; a wrong setting throws QueryServiceConfigError naming the variable.
+ */
+export function loadQueryServiceConfig(env: Readonly<Record<string, string | undefined>>): QueryServiceConfig {
+  const databaseUrl = url('DATABASE_URL', required(env, 'DATABASE_URL', 'give the PostgreSQL connection string of the read models'), ['postgres:', 'postgresql:']);
+  const oidcIssuer = url('OIDC_ISSUER', required(env, 'OIDC_ISSUER', 'give the OIDC issuer URL whose access tokens are accepted'), ['https:', 'http:']);
+  const oidcAudience = required(env, 'OIDC_AUDIENCE', 'give the audience (resource indicator) of access tokens, e.g. urn:fitledger:api');
+  const rawPort = env.PORT?.trim();
+  const port = rawPort === undefined || rawPort === '' ? 3002 : Number(rawPort);
+  if (!/^\d+$/.test(rawPort ?? '3002') || !Number.isSafeInteger(port) || port < 0 || port > 65_535) {
+    throw new QueryServiceConfigError('PORT', 'PORT must be an integer from 0 to 65535');
+  }
+  const host = env.HOST?.trim() || '127.0.0.1';
+  const rawLevel = env.LOG_LEVEL?.trim() || 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(rawLevel)) throw new QueryServiceConfigError('LOG_LEVEL', `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
+  return Object.freeze({ databaseUrl, oidcIssuer, oidcAudience, port, host, logLevel: rawLevel as LogLevel });
+}

@@ -1,0 +1,87 @@
+/**
+ * Opaque cursors: base64url of a small JSON object with a kind tag, decoded strictly. Cursors are
+ * not signed: every query they feed is already restricted to the caller's own rows, so a forged
+ * but well-formed cursor can only move the caller within their own data. Malformed ones are 400s.
+ */
+
+/** Keyset position in the workout list: (sort_at DESC, workout_id DESC). */
+export interface WorkoutListCursor {
+  /** `sort_at` in UTC with microseconds, e.g. 2024-05-01T07:30:00.123456Z. */
+  readonly sortAt: string;
+  readonly workoutId: string;
+}
+
+/** Feed position: (position, seq) of the last change the client received. */
+export interface FeedCursor {
+  readonly position: string;
+  readonly seq: number;
+}
+
+export class InvalidCursorError extends Error {
+  readonly code = 'INVALID_CURSOR';
+  constructor(message = 'the cursor is not one this service issued') {
+    super(message);
+    this.name = 'InvalidCursorError';
+  }
+}
+
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const POSITION = /^[0-9a-f]{32}$/;
+// UTC with microseconds (timestamptz precision): a millisecond cursor would skip rows that differ
+// from the page's last row only below the millisecond.
+const ISO_INSTANT_US = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+const MAX_CURSOR_LENGTH = 256;
+
+function encode(value: Record<string, unknown>): string {
+  return Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
+}
+
+function decode(cursor: string, kind: string): Record<string, unknown> {
+  // Buffer's decoder skips characters outside the alphabet; check the alphabet and round trip first.
+  if (cursor.length === 0 || cursor.length > MAX_CURSOR_LENGTH || !BASE64URL.test(cursor)) throw new InvalidCursorError();
+  const bytes = Buffer.from(cursor, 'base64url');
+  if (bytes.toString('base64url') !== cursor) throw new InvalidCursorError();
+  let value: unknown;
+  try {
+    value = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw new InvalidCursorError();
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidCursorError();
+  const record = value as Record<string, unknown>;
+  if (record['k'] !== kind) throw new InvalidCursorError();
+  return record;
+}
+
+function exactKeys(record: Record<string, unknown>, keys: readonly string[]): boolean {
+  const present = Object.keys(record);
+  return present.length === keys.length && keys.every((k) => present.includes(k));
+}
+
+export function encodeWorkoutListCursor(cursor: WorkoutListCursor): string {
+  return encode({ k: 'wl', s: cursor.sortAt, w: cursor.workoutId });
+}
+
+/** Throws InvalidCursorError unless `cursor` is a well-formed workout list cursor. */
+export function decodeWorkoutListCursor(cursor: string): WorkoutListCursor {
+  const record = decode(cursor, 'wl');
+  const { s, w } = record;
+  if (!exactKeys(record, ['k', 's', 'w']) || typeof s !== 'string' || typeof w !== 'string') throw new InvalidCursorError();
+  if (!ISO_INSTANT_US.test(s) || Number.isNaN(Date.parse(s))) throw new InvalidCursorError();
+  if (!UUID.test(w)) throw new InvalidCursorError();
+  return { sortAt: s, workoutId: w };
+}
+
+export function encodeFeedCursor(cursor: FeedCursor): string {
+  return encode({ k: 'fd', p: cursor.position, q: cursor.seq });
+}
+
+/** Throws InvalidCursorError unless `cursor` is a well-formed feed cursor. */
+export function decodeFeedCursor(cursor: string): FeedCursor {
+  const record = decode(cursor, 'fd');
+  const { p, q } = record;
+  if (!exactKeys(record, ['k', 'p', 'q']) || typeof p !== 'string' || !POSITION.test(p)) throw new InvalidCursorError();
+  if (typeof q !== 'number' || !Number.isSafeInteger(q) || q < 0 || q > 2_147_483_647) throw new InvalidCursorError();
+  return { position: p, seq: q };
+}

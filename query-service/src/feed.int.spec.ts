@@ -1,0 +1,274 @@
+import { createTokenVerifier, type TokenVerifier } from '@fitledger/auth';
+import { migrateReadModels, type ReadModelDb, type RmFeedChangesTable } from '@fitledger/projections';
+import { getDevToken, signTestToken, startDevOidcProvider, type DevOidcProvider } from '@fitledger/testing/oidc';
+import { testDatabase } from '@fitledger/testing/vitest';
+import type { FastifyInstance } from 'fastify';
+import { Kysely, PostgresDialect, sql, type Insertable } from 'kysely';
+import pg from 'pg';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { buildApp, inProcessChangeSource, startPgListenChangeSource, type FeedMessage, type PgListenChangeSource } from './app';
+import type { WorkoutDetailRepresentation } from './workoutRepresentation';
+import { LISTENER_APPLICATION_NAME } from './feed/pgListenChangeSource';
+import { HandshakeRefused, openFeed, type FeedClient } from './testing/feedClient';
+import { commitFeedChanges, feedPosition } from './testing/readModelRows';
+
+const TENANT = '3f1e2d4c-5b6a-4798-8c0b-1a2b3c4d5e6f';
+
+let database: { url: string; drop(): Promise<void> };
+let pool: pg.Pool;
+let db: Kysely<ReadModelDb>;
+let oidc: DevOidcProvider;
+let verifier: TokenVerifier;
+let changeSource: PgListenChangeSource;
+let app: FastifyInstance;
+let feedUrl: string;
+let alice: { sub: string; token: string };
+let bob: { sub: string; token: string };
+/** Feed positions only grow, across tests too, as the projection runner's do. */
+let nextPosition = 1;
+
+function workoutPayload(subjectId: string, workoutId: string, title: string): string {
+  return JSON.stringify({
+    workout_id: workoutId,
+    tenant_id: TENANT,
+    subject_id: subjectId,
+    status: 'in_progress',
+    title,
+    planned_for: null,
+    started_at: '2024-05-01T07:30:00.123+00:00',
+    completed_at: null,
+    cancelled_at: null,
+    perceived_exertion: null,
+    notes: null,
+    location: null,
+    exercise_ids: ['squat'],
+    set_count: 1,
+    total_volume_kg: 500,
+    revision: 3,
+    sort_at: '2024-05-01T07:30:00.123+00:00',
+    updated_position: feedPosition(1),
+    sets: [{ set_id: '5e700000-0000-4000-8000-000000000001', ordinal: 0, exercise_id: 'squat', reps: 5, load_value: 220.5, load_unit: 'lb', load_kg: 100.0178, warm_up: false, to_failure: false }],
+  });
+}
+
+/** One workout change for `subjectId`, numbered `n` (its entity id says which, for order checks). */
+function change(subjectId: string, n: number, seq = 0): Insertable<RmFeedChangesTable> {
+  const workoutId = `${subjectId === alice.sub ? 'a11ce000' : 'b0b00000'}-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
+  return { subject_id: subjectId, position: feedPosition(nextPosition++), seq, kind: 'workout', entity_id: workoutId, op: 'upsert', payload: workoutPayload(subjectId, workoutId, `#${n}`) };
+}
+
+const ids = (messages: readonly FeedMessage[]): string[] => messages.map((m) => m.entityId);
+
+beforeAll(async () => {
+  database = await testDatabase('qs_feed');
+  pool = new pg.Pool({ connectionString: database.url, max: 6 });
+  await migrateReadModels(pool);
+  db = new Kysely<ReadModelDb>({ dialect: new PostgresDialect({ pool }) });
+  oidc = await startDevOidcProvider();
+  verifier = createTokenVerifier({ issuer: oidc.issuer, audience: oidc.audience });
+  alice = { sub: oidc.users.alice.sub, token: await getDevToken(oidc.issuer, 'alice') };
+  bob = { sub: oidc.users.bob.sub, token: await getDevToken(oidc.issuer, 'bob') };
+  changeSource = await startPgListenChangeSource({ connectionString: database.url });
+  // Small pages so the backlog takes several reads; a quick heartbeat so the ping test does not wait.
+  app = buildApp({ db, verifier, changeSource, feed: { pageSize: 5, heartbeatIntervalMs: 200 } });
+  const address = await app.listen({ port: 0, host: '127.0.0.1' });
+  feedUrl = `${address.replace('http', 'ws')}/api/v1/feed`;
+});
+
+afterAll(async () => {
+  await app?.close();
+  await changeSource?.close();
+  await db?.destroy();
+  await oidc?.close();
+  await database?.drop();
+});
+
+beforeEach(async () => {
+  await sql`TRUNCATE rm_feed_changes`.execute(db);
+});
+
+describe('GET /api/v1/feed (websocket)', () => {
+  it('sends the backlog in cursor order, then each change as it commits', async () => {
+    const backlog = [];
+    for (let n = 1; n <= 12; n++) {
+      backlog.push(change(alice.sub, n));
+      if (n % 4 === 0) backlog.push(change(bob.sub, n));
+    }
+    await commitFeedChanges(db, backlog);
+
+    const feed = await openFeed(feedUrl, { token: alice.token });
+    const first = await feed.take(12);
+    expect(ids(first)).toEqual(backlog.filter((c) => c.subject_id === alice.sub).map((c) => c.entity_id));
+
+    for (let n = 13; n <= 16; n++) await commitFeedChanges(db, [change(alice.sub, n), change(bob.sub, n)]);
+    const live = await feed.take(4);
+    expect(live.map((m) => m.payload && 'title' in m.payload ? m.payload.title : null)).toEqual(['#13', '#14', '#15', '#16']);
+    await feed.close();
+    expect(feed.pending).toEqual([]);
+  });
+
+  it('renders a message as {cursor, kind, op, entityId, payload} with the REST representation', async () => {
+    const row = change(alice.sub, 1);
+    await commitFeedChanges(db, [row, { subject_id: alice.sub, position: row.position, seq: 1, kind: 'personal_record', entity_id: 'squat', op: 'delete', payload: null }]);
+    const feed = await openFeed(feedUrl, { token: alice.token });
+    const [workout, record] = await feed.take(2);
+    await feed.close();
+    expect(Object.keys(workout ?? {}).sort()).toEqual(['cursor', 'entityId', 'kind', 'op', 'payload']);
+    expect(workout).toMatchObject({ kind: 'workout', op: 'upsert', entityId: row.entity_id });
+    const payload = workout?.payload as WorkoutDetailRepresentation;
+    expect(payload).toMatchObject({ workoutId: row.entity_id, status: 'in_progress', startedAt: '2024-05-01T07:30:00.123Z', totalVolumeKg: 500, revision: 3 });
+    expect(payload.sets[0]).toMatchObject({ loadKg: 100.0178, loadEntered: { value: 220.5, unit: 'lb' } });
+    expect(payload).not.toHaveProperty('tenant_id');
+    expect(record).toMatchObject({ kind: 'personal_record', op: 'delete', entityId: 'squat', payload: null });
+  });
+
+  it('resumed from the last cursor while changes keep committing, delivers every change exactly once and in order', async () => {
+    // Batches prepared up front (positions in commit order), committed one by one while the client reads.
+    const batches: Insertable<RmFeedChangesTable>[][] = [];
+    for (let n = 1; n <= 60; n++) {
+      const mine = change(alice.sub, n);
+      if (n % 9 === 0) batches.push([mine, { ...change(alice.sub, n + 1000), position: mine.position, seq: 1 }]); // two changes at one position
+      else if (n % 7 === 0) batches.push([mine, change(bob.sub, n)]); // another subject's change in the same batch
+      else batches.push([mine]);
+    }
+    const expected = batches.flat().filter((c) => c.subject_id === alice.sub).map((c) => c.entity_id);
+    const writer = (async () => {
+      for (const batch of batches) await commitFeedChanges(db, batch);
+    })();
+
+    const received: FeedMessage[] = [];
+    let cursor: string | undefined;
+    let connections = 0;
+    // Disconnect after every 7 messages and resume from the last cursor received.
+    while (received.length < expected.length) {
+      const feed: FeedClient = await openFeed(`${feedUrl}${cursor ? `?after=${cursor}` : ''}`, { token: alice.token });
+      connections++;
+      const batch = await feed.take(Math.min(7, expected.length - received.length));
+      await feed.close();
+      received.push(...batch);
+      cursor = batch.at(-1)?.cursor ?? cursor;
+    }
+    await writer;
+    expect(connections).toBe(Math.ceil(expected.length / 7));
+    expect(ids(received)).toEqual(expected);
+    expect(new Set(received.map((m) => m.cursor)).size).toBe(received.length);
+  });
+
+  it('never sends another subject’s changes', async () => {
+    await commitFeedChanges(db, [change(alice.sub, 1), change(bob.sub, 1), change(alice.sub, 2)]);
+    const bobFeed = await openFeed(feedUrl, { token: bob.token });
+    const [first] = await bobFeed.take(1);
+    expect(first?.entityId.startsWith('b0b00000')).toBe(true);
+    // A live change of alice's, then one of bob's: bob's feed gets exactly his.
+    await commitFeedChanges(db, [change(alice.sub, 3)]);
+    await commitFeedChanges(db, [change(bob.sub, 2)]);
+    const [second] = await bobFeed.take(1);
+    expect(second?.entityId.startsWith('b0b00000')).toBe(true);
+    await bobFeed.close();
+    expect(bobFeed.pending).toEqual([]);
+  });
+
+  it('refuses a handshake without a token, or with a forged one, with HTTP 401 before upgrading (the real token connects)', async () => {
+    const forged = await signTestToken(oidc.accessTokenClaims('alice'));
+    for (const options of [{}, { token: forged }, { headers: { authorization: 'Basic YWxpY2U6eA==' } }]) {
+      const refused = await openFeed(feedUrl, options).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(refused).toBeInstanceOf(HandshakeRefused);
+      expect((refused as HandshakeRefused).status).toBe(401);
+      expect((refused as HandshakeRefused).headers['www-authenticate']).toMatch(/^Bearer realm="fitledger"/);
+    }
+    const accepted = await openFeed(feedUrl, { token: alice.token });
+    await accepted.close();
+  });
+
+  it('refuses a valid token without the fitledger:read scope with HTTP 403 before upgrading', async () => {
+    const writeOnly = await signTestToken({ ...oidc.accessTokenClaims('alice'), scope: 'fitledger:write' }, { privateKey: oidc.signingKey });
+    const refused = await openFeed(feedUrl, { token: writeOnly }).catch((error: unknown) => error);
+    expect((refused as HandshakeRefused).status).toBe(403);
+    const readable = await signTestToken(oidc.accessTokenClaims('alice'), { privateKey: oidc.signingKey });
+    await (await openFeed(feedUrl, { token: readable })).close();
+  });
+
+  it('never takes the token from the query string', async () => {
+    const refused = await openFeed(`${feedUrl}?access_token=${alice.token}`).catch((error: unknown) => error);
+    expect((refused as HandshakeRefused).status).toBe(401);
+  });
+
+  it('accepts the token as Sec-WebSocket-Protocol "bearer, <token>" and selects only "bearer"', async () => {
+    await commitFeedChanges(db, [change(alice.sub, 1)]);
+    const feed = await openFeed(feedUrl, { protocols: ['bearer', alice.token] });
+    expect(feed.socket.protocol).toBe('bearer');
+    expect((await feed.next()).entityId.startsWith('a11ce000')).toBe(true);
+    await feed.close();
+  });
+
+  it('refuses a tampered after cursor with HTTP 400 before upgrading', async () => {
+    await commitFeedChanges(db, [change(alice.sub, 1)]);
+    const feed = await openFeed(feedUrl, { token: alice.token });
+    const { cursor } = await feed.next();
+    await feed.close();
+    const tampered = Buffer.from(JSON.stringify({ k: 'fd', p: 'not-a-position', q: 0 })).toString('base64url');
+    for (const bad of [tampered, `${cursor}x`, 'AAAA']) {
+      const refused = await openFeed(`${feedUrl}?after=${bad}`, { token: alice.token }).catch((error: unknown) => error);
+      expect((refused as HandshakeRefused).status).toBe(400);
+      expect(JSON.parse((refused as HandshakeRefused).body)).toMatchObject({ code: 'INVALID_CURSOR' });
+    }
+    const resumed = await openFeed(`${feedUrl}?after=${cursor}`, { token: alice.token });
+    await resumed.close();
+  });
+
+  it('closes with 1008 when the access token expires', async () => {
+    const claims = oidc.accessTokenClaims('alice');
+    const shortLived = await signTestToken({ ...claims, exp: Math.floor(Date.now() / 1000) + 2 }, { privateKey: oidc.signingKey });
+    const feed = await openFeed(feedUrl, { token: shortLived });
+    const { code } = await feed.closed;
+    expect(code).toBe(1008);
+  });
+
+  it('pings the client as a heartbeat', async () => {
+    const feed = await openFeed(feedUrl, { token: alice.token });
+    await new Promise<void>((resolve) => feed.socket.once('ping', () => resolve()));
+    await feed.close();
+  });
+
+  it('answers a plain GET (no upgrade) with 426', async () => {
+    const response = await app.inject({ method: 'GET', url: '/api/v1/feed', headers: { authorization: `Bearer ${alice.token}` } });
+    expect(response.statusCode).toBe(426);
+  });
+});
+
+describe('pg LISTEN change source', () => {
+  it('after losing its connection, reconnects and wakes feeds for changes notified meanwhile', async () => {
+    const feed = await openFeed(feedUrl, { token: alice.token });
+    await sql`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = ${LISTENER_APPLICATION_NAME} AND datname = current_database()`.execute(db);
+    const row = change(alice.sub, 1);
+    await commitFeedChanges(db, [row]); // the NOTIFY may reach no listener
+    expect((await feed.next()).entityId).toBe(row.entity_id);
+    // And it listens again.
+    const later = change(alice.sub, 2);
+    await commitFeedChanges(db, [later]);
+    expect((await feed.next()).entityId).toBe(later.entity_id);
+    await feed.close();
+  });
+});
+
+describe('in-process change source', () => {
+  it('wakes the feed from the projection runner’s commit callback, without NOTIFY, and closes feeds with 1001 on shutdown', async () => {
+    const source = inProcessChangeSource();
+    const local = buildApp({ db, verifier, changeSource: source });
+    const address = await local.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const feed = await openFeed(`${address.replace('http', 'ws')}/api/v1/feed`, { token: alice.token });
+      const row = change(alice.sub, 1);
+      await commitFeedChanges(db, [row], false);
+      source.publish({ changes: [{ subjectId: alice.sub }] });
+      expect((await feed.next()).entityId).toBe(row.entity_id);
+      await local.close();
+      expect((await feed.closed).code).toBe(1001);
+    } finally {
+      await local.close();
+    }
+  });
+});

@@ -1,0 +1,61 @@
+import type { FeedKind, FeedOp } from '@fitledger/projections';
+import { encodeFeedCursor, type FeedCursor } from '../cursor';
+import type { ReadScope } from '../readScope';
+import {
+  personalRecord,
+  workoutDetail,
+  type PersonalRecordRepresentation,
+  type PersonalRecordRowLike,
+  type WorkoutDetailRepresentation,
+  type WorkoutDetailRowLike,
+} from '../workoutRepresentation';
+
+/** One websocket message of the live feed. */
+export interface FeedMessage {
+  /** Resume point: reconnect with `?after=<cursor>` to get the changes after this one. */
+  readonly cursor: string;
+  readonly kind: FeedKind;
+  readonly op: FeedOp;
+  /** workoutId for `workout`, exerciseId for `personal_record`. */
+  readonly entityId: string;
+  /** The entity after the change, shaped like the REST representation; null when op is `delete`. */
+  readonly payload: WorkoutDetailRepresentation | PersonalRecordRepresentation | null;
+}
+
+export interface FeedRow {
+  readonly position: string;
+  readonly seq: number;
+  readonly kind: FeedKind;
+  readonly entity_id: string;
+  readonly op: FeedOp;
+  readonly payload: unknown;
+}
+
+function renderPayload(row: FeedRow): FeedMessage['payload'] {
+  if (row.op === 'delete' || row.payload === null || typeof row.payload !== 'object') return null;
+  switch (row.kind) {
+    case 'workout': {
+      const payload = row.payload as WorkoutDetailRowLike & { sets?: unknown };
+      const sets = Array.isArray(payload.sets) ? (payload.sets as Record<string, unknown>[]) : [];
+      return workoutDetail(payload, sets);
+    }
+    case 'personal_record':
+      return personalRecord(row.payload as PersonalRecordRowLike);
+    default: {
+      const _exhaustive: never = row.kind;
+      return _exhaustive;
+    }
+  }
+}
+
+/**
+ * The message for a feed row, or undefined for a row the scope may not see (a payload of another
+ * tenant: `rm_feed_changes` is keyed by subject only, so the tenant is checked on the payload).
+ */
+export function feedMessage(row: FeedRow, scope: ReadScope): string | undefined {
+  const payload = row.payload as { tenant_id?: unknown } | null;
+  if (payload && typeof payload === 'object' && typeof payload.tenant_id === 'string' && payload.tenant_id !== scope.tenantId) return undefined;
+  const cursor: FeedCursor = { position: row.position, seq: row.seq };
+  const message: FeedMessage = { cursor: encodeFeedCursor(cursor), kind: row.kind, op: row.op, entityId: row.entity_id, payload: renderPayload(row) };
+  return JSON.stringify(message);
+}

@@ -1,0 +1,71 @@
+import { createTokenVerifier } from '@fitledger/auth';
+import type { ReadModelDb } from '@fitledger/projections';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import { buildApp } from './buildApp';
+import type { QueryServiceConfig } from './config';
+import type { ChangeSource } from './feed/changeSource';
+import { startPgListenChangeSource } from './feed/pgListenChangeSource';
+import type { FeedOptions } from './routes/feed';
+
+export interface StartQueryServiceOptions {
+  /**
+   * Wakes live feeds. In the one-process launcher pass `inProcessChangeSource()` and hand its
+   * `publish` to the projection runner; without it, a pg LISTEN rm_changes connection is opened.
+   */
+  readonly changeSource?: ChangeSource;
+  readonly logger?: FastifyBaseLogger;
+  readonly feed?: FeedOptions;
+}
+
+export interface RunningQueryService {
+  readonly app: FastifyInstance;
+  /** `http://host:port` actually bound (PORT=0 picks a free port). */
+  readonly url: string;
+  /** Stops accepting, closes feeds (1001), then the change source and the database pool. */
+  close(): Promise<void>;
+}
+
+/** Builds the adapters from config, builds the app and listens. */
+export async function startQueryService(config: QueryServiceConfig, options: StartQueryServiceOptions = {}): Promise<RunningQueryService> {
+  const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10 });
+  pool.on('error', () => undefined); // an idle client's error surfaces on its next query
+  const db = new Kysely<ReadModelDb>({ dialect: new PostgresDialect({ pool }) });
+  const ownChangeSource = options.changeSource
+    ? undefined
+    : await startPgListenChangeSource({ connectionString: config.databaseUrl, ...(options.logger ? { logger: options.logger } : {}) }).catch(async (error: unknown) => {
+        await db.destroy();
+        throw error;
+      });
+  const changeSource = options.changeSource ?? ownChangeSource;
+  if (!changeSource) throw new Error('unreachable: no change source');
+  const verifier = createTokenVerifier({ issuer: config.oidcIssuer, audience: config.oidcAudience });
+  const app = buildApp({
+    db,
+    verifier,
+    changeSource,
+    ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.feed ? { feed: options.feed } : {}),
+  });
+  const closeAdapters = async (): Promise<void> => {
+    await ownChangeSource?.close();
+    await db.destroy(); // ends the pool
+  };
+  let url: string;
+  try {
+    url = await app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    await app.close();
+    await closeAdapters();
+    throw error;
+  }
+  return {
+    app,
+    url,
+    async close() {
+      await app.close();
+      await closeAdapters();
+    },
+  };
+}

@@ -1,0 +1,174 @@
+import { AuthenticationError, sendAuthenticationProblem, type TokenVerifier } from '@fitledger/auth';
+import { HttpProblem } from '@fitledger/http';
+import type { ReadModelDb } from '@fitledger/projections';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { sql, type Kysely } from 'kysely';
+import type { WebSocket } from 'ws';
+import { decodeFeedCursor, InvalidCursorError, type FeedCursor } from '../cursor';
+import type { FeedHub } from '../feed/feedHub';
+import { feedMessage, type FeedRow } from '../feed/feedMessage';
+import { FeedSession, type FeedEntry } from '../feed/feedSession';
+import { handshakeToken } from '../feed/handshakeToken';
+import { requireReadScope, type ReadScope, type ReadScopeResolver } from '../readScope';
+
+export interface FeedOptions {
+  /** Rows per backlog read (default 100, at most 1000). */
+  readonly pageSize?: number;
+  /** Ping interval; a client that has not answered the previous ping is dropped (default 30 s). */
+  readonly heartbeatIntervalMs?: number;
+  /** Stop reading while more than this many bytes wait to be written to the client (default 1 MiB). */
+  readonly highWaterBytes?: number;
+}
+
+/** Close codes (RFC 6455 §7.4.1). */
+export const CLOSE_POLICY_VIOLATION = 1008;
+export const CLOSE_INTERNAL_ERROR = 1011;
+export const CLOSE_GOING_AWAY = 1001;
+
+// setTimeout takes at most 2^31 − 1 ms; longer waits are re-armed.
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+async function readFeedPage(db: Kysely<ReadModelDb>, scope: ReadScope, after: FeedCursor | undefined, limit: number): Promise<FeedEntry[]> {
+  let query = db.selectFrom('rm_feed_changes').select(['position', 'seq', 'kind', 'entity_id', 'op', 'payload']).where('subject_id', '=', scope.subjectId);
+  // Row comparison on the primary key (subject_id, position, seq): one index range scan.
+  if (after) query = query.where(sql<boolean>`(position, seq) > (${after.position}, ${after.seq}::int)`);
+  const rows: FeedRow[] = await query.orderBy('position').orderBy('seq').limit(limit).execute();
+  return rows.map((row) => ({ cursor: { position: row.position, seq: row.seq }, message: feedMessage(row, scope) }));
+}
+
+function afterCursor(raw: string | undefined): FeedCursor | undefined {
+  if (raw === undefined) return undefined;
+  try {
+    return decodeFeedCursor(raw);
+  } catch (error) {
+    if (!(error instanceof InvalidCursorError)) throw error;
+    throw new HttpProblem(400, 'INVALID_CURSOR', 'Bad Request', `/querystring/after: ${error.message}`, [{ field: '/querystring/after', message: error.message }]);
+  }
+}
+
+/** Closes the socket with 1008 when the access token expires (the client reconnects with a fresh one). */
+function closeAtExpiry(socket: WebSocket, expiresAtEpochS: number): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  const arm = (): void => {
+    const remaining = expiresAtEpochS * 1000 - Date.now();
+    if (remaining <= 0) {
+      socket.close(CLOSE_POLICY_VIOLATION, 'access token expired');
+      return;
+    }
+    timer = setTimeout(arm, Math.min(remaining, MAX_TIMER_MS));
+  };
+  arm();
+  return () => clearTimeout(timer);
+}
+
+/** Pings every interval; terminates a connection whose previous ping went unanswered. */
+function heartbeat(socket: WebSocket, intervalMs: number): () => void {
+  let alive = true;
+  socket.on('pong', () => {
+    alive = true;
+  });
+  const timer = setInterval(() => {
+    if (!alive) {
+      socket.terminate();
+      return;
+    }
+    alive = false;
+    socket.ping();
+  }, intervalMs);
+  return () => clearInterval(timer);
+}
+
+/**
+ * GET /feed (websocket): the caller's `rm_feed_changes` after `?after=<cursor>`, backlog then live.
+ * Authenticated at the handshake, so a refused client gets an HTTP 401 and never a socket.
+ */
+export function feedRoutes(
+  app: FastifyInstance,
+  deps: { db: Kysely<ReadModelDb>; verifier: TokenVerifier; hub: FeedHub; resolveScope: ReadScopeResolver; options?: FeedOptions },
+): void {
+  const { db, verifier, hub, resolveScope } = deps;
+  const pageSize = Math.min(Math.max(deps.options?.pageSize ?? 100, 1), 1000);
+  const heartbeatIntervalMs = deps.options?.heartbeatIntervalMs ?? 30_000;
+  const highWaterBytes = deps.options?.highWaterBytes ?? 1024 * 1024;
+  const scopes = new WeakMap<FastifyRequest, ReadScope>();
+
+  app.addHook('onRequest', async (request, reply) => {
+    try {
+      request.identity = await verifier.verify(handshakeToken(request.headers));
+      return undefined;
+    } catch (error) {
+      if (!(error instanceof AuthenticationError)) throw error;
+      if (error.status === 503) request.log.error({ err: error.cause ?? error, code: error.code }, 'identity provider unavailable');
+      else request.log.info({ code: error.code }, 'feed authentication failed');
+      return sendAuthenticationProblem(reply, error);
+    }
+  });
+
+  app.route<{ Querystring: { after?: string } }>({
+    method: 'GET',
+    url: '/feed',
+    schema: {
+      summary: "Live feed of the caller's read-model changes (WebSocket)",
+      description:
+        'Open a WebSocket (Authorization: Bearer, or Sec-WebSocket-Protocol: bearer, <token> from browsers). ' +
+        'The server sends JSON messages {cursor, kind, op, entityId, payload} in order: first every change after `after`, then new ones as they commit. ' +
+        'Reconnect with the last cursor received to resume without gap or duplicate. Closes with 1008 when the token expires.',
+      tags: ['feed'],
+      querystring: {
+        type: 'object',
+        additionalProperties: false,
+        properties: { after: { type: 'string', minLength: 1, maxLength: 256, description: '`cursor` of the last message received.' } },
+      },
+      response: {
+        400: { $ref: 'Problem#' },
+        401: { $ref: 'Problem#' },
+        403: { $ref: 'Problem#' },
+        426: { $ref: 'Problem#' },
+        503: { $ref: 'Problem#' },
+      },
+    },
+    // Runs before the upgrade: a bad cursor or a missing scope is an HTTP answer, not a socket.
+    preHandler: async (request) => {
+      afterCursor(request.query.after);
+      const identity = request.identity;
+      if (!identity) throw new AuthenticationError('TOKEN_MISSING', 'the request was not authenticated');
+      requireReadScope(identity);
+      scopes.set(request, await resolveScope(identity));
+    },
+    handler: () => {
+      throw new HttpProblem(426, 'UPGRADE_REQUIRED', 'Upgrade Required', 'the feed is a WebSocket: send an upgrade request', undefined, { upgrade: 'websocket' });
+    },
+    wsHandler: (socket, request) => {
+      const scope = scopes.get(request);
+      const identity = request.identity;
+      if (!scope || !identity) {
+        socket.close(CLOSE_INTERNAL_ERROR, 'feed not authorised');
+        return;
+      }
+      const session = new FeedSession({
+        socket,
+        readPage: (after, limit) => readFeedPage(db, scope, after, limit),
+        after: afterCursor(request.query.after),
+        pageSize,
+        highWaterBytes,
+        onError: (error) => {
+          request.log.error({ err: error }, 'feed read failed');
+          socket.close(CLOSE_INTERNAL_ERROR, 'feed read failed');
+        },
+      });
+      // Register before the first read: a commit between that read and registering would otherwise wait for the next one.
+      const deregister = hub.register(scope.subjectId, () => session.wake());
+      const stopHeartbeat = heartbeat(socket, heartbeatIntervalMs);
+      const stopExpiry = closeAtExpiry(socket, identity.expiresAtEpochS);
+      // The feed only sends; anything a client sends is ignored (maxPayload bounds it).
+      socket.on('message', () => undefined);
+      socket.once('close', () => {
+        deregister();
+        stopHeartbeat();
+        stopExpiry();
+        void session.stop();
+      });
+      session.wake();
+    },
+  });
+}

@@ -1,0 +1,291 @@
+import type { RmPersonalRecordsTable, RmWorkoutsTable } from '@fitledger/projections';
+import type { Selectable } from 'kysely';
+
+/**
+ * Read-model rows → API representations, and the JSON schemas of those representations (response
+ * validation-free serialisation and the OpenAPI document). The same mapping serves REST rows (pg
+ * types: numeric as string, timestamptz as Date) and feed payloads (`to_jsonb`: numbers, ISO text),
+ * so a client sees one shape in both. Loads and distances are given canonical (kg, m) plus the value
+ * and unit the user entered; display units follow preferences in a later change.
+ */
+
+type NumericIn = string | number | null | undefined;
+type InstantIn = Date | string | null | undefined;
+
+export interface EnteredQuantity {
+  readonly value: number;
+  readonly unit: string;
+}
+
+export interface WorkoutSetRepresentation {
+  readonly setId: string;
+  readonly ordinal: number;
+  readonly exerciseId: string;
+  readonly reps: number | null;
+  readonly loadKg: number | null;
+  readonly loadEntered: EnteredQuantity | null;
+  readonly durationS: number | null;
+  readonly distanceM: number | null;
+  readonly distanceEntered: EnteredQuantity | null;
+  readonly rpe: number | null;
+  readonly heartRateBpm: number | null;
+  readonly warmUp: boolean;
+  readonly toFailure: boolean;
+  readonly supersetGroup: string | null;
+  readonly restBeforeS: number | null;
+  readonly notes: string | null;
+  readonly customFields: Record<string, string | number> | null;
+  readonly occurredAt: string | null;
+}
+
+export interface WorkoutSummaryRepresentation {
+  readonly workoutId: string;
+  readonly status: RmWorkoutsTable['status'];
+  readonly title: string | null;
+  readonly plannedFor: string | null;
+  readonly startedAt: string | null;
+  readonly completedAt: string | null;
+  readonly cancelledAt: string | null;
+  /** The date the list is sorted and filtered by. */
+  readonly sortAt: string;
+  readonly perceivedExertion: number | null;
+  readonly exerciseIds: readonly string[];
+  readonly setCount: number;
+  readonly totalVolumeKg: number;
+  readonly revision: number;
+}
+
+export interface WorkoutDetailRepresentation extends WorkoutSummaryRepresentation {
+  readonly notes: string | null;
+  readonly location: { readonly lat: number; readonly lon: number } | null;
+  readonly sets: readonly WorkoutSetRepresentation[];
+}
+
+export interface PersonalRecordRepresentation {
+  readonly exerciseId: string;
+  readonly oneRmKg: number | null;
+  readonly threeRmKg: number | null;
+  readonly fiveRmKg: number | null;
+  readonly tenRmKg: number | null;
+  /** Estimated one-rep max, Epley (1985): w · (1 + r/30). */
+  readonly epleyKg: number | null;
+  /** Estimated one-rep max, Brzycki (1993): w · 36 / (37 − r). */
+  readonly brzyckiKg: number | null;
+  readonly bestVolumeKg: number | null;
+}
+
+/** The columns a workout row needs, typed loosely enough for both pg rows and `to_jsonb` payloads. */
+export interface WorkoutRowLike {
+  workout_id: string;
+  status: RmWorkoutsTable['status'];
+  title: string | null;
+  planned_for: InstantIn;
+  started_at: InstantIn;
+  completed_at: InstantIn;
+  cancelled_at: InstantIn;
+  sort_at: Date | string;
+  perceived_exertion: NumericIn;
+  exercise_ids: readonly string[] | null;
+  set_count: number | null;
+  total_volume_kg: NumericIn;
+  revision: string | number;
+}
+
+export interface WorkoutDetailRowLike extends WorkoutRowLike {
+  notes: string | null;
+  location: { lat: number; lon: number } | null;
+}
+
+export type PersonalRecordRowLike = Pick<
+  Selectable<RmPersonalRecordsTable>,
+  'exercise_id'
+> & Record<'one_rm_kg' | 'three_rm_kg' | 'five_rm_kg' | 'ten_rm_kg' | 'epley_kg' | 'brzycki_kg' | 'best_volume_kg', NumericIn>;
+
+function num(value: NumericIn): number | null {
+  if (value === null || value === undefined) return null;
+  const n = typeof value === 'number' ? value : Number(value);
+  return Number.isFinite(n) ? n : null;
+}
+
+function instant(value: InstantIn): string | null {
+  if (value === null || value === undefined) return null;
+  const date = value instanceof Date ? value : new Date(value);
+  return Number.isNaN(date.getTime()) ? null : date.toISOString();
+}
+
+function text(value: unknown): string | null {
+  return typeof value === 'string' ? value : null;
+}
+
+function entered(value: NumericIn, unit: unknown): EnteredQuantity | null {
+  const v = num(value);
+  return v === null || typeof unit !== 'string' ? null : { value: v, unit };
+}
+
+export function workoutSummary(row: WorkoutRowLike): WorkoutSummaryRepresentation {
+  return {
+    workoutId: row.workout_id,
+    status: row.status,
+    title: row.title,
+    plannedFor: instant(row.planned_for),
+    startedAt: instant(row.started_at),
+    completedAt: instant(row.completed_at),
+    cancelledAt: instant(row.cancelled_at),
+    sortAt: instant(row.sort_at) ?? '',
+    perceivedExertion: num(row.perceived_exertion),
+    exerciseIds: row.exercise_ids ?? [],
+    setCount: row.set_count ?? 0,
+    totalVolumeKg: num(row.total_volume_kg) ?? 0,
+    revision: Number(row.revision),
+  };
+}
+
+export function workoutSet(row: Record<string, unknown>): WorkoutSetRepresentation {
+  const customFields = row['custom_fields'];
+  return {
+    setId: String(row['set_id']),
+    ordinal: Number(row['ordinal']),
+    exerciseId: String(row['exercise_id']),
+    reps: num(row['reps'] as NumericIn),
+    loadKg: num(row['load_kg'] as NumericIn),
+    loadEntered: entered(row['load_value'] as NumericIn, row['load_unit']),
+    durationS: num(row['duration_s'] as NumericIn),
+    distanceM: num(row['distance_m'] as NumericIn),
+    distanceEntered: entered(row['distance_value'] as NumericIn, row['distance_unit']),
+    rpe: num(row['rpe'] as NumericIn),
+    heartRateBpm: num(row['heart_rate_bpm'] as NumericIn),
+    warmUp: row['warm_up'] === true,
+    toFailure: row['to_failure'] === true,
+    supersetGroup: text(row['superset_group']),
+    restBeforeS: num(row['rest_before_s'] as NumericIn),
+    notes: text(row['notes']),
+    customFields: typeof customFields === 'object' && customFields !== null && !Array.isArray(customFields) ? (customFields as Record<string, string | number>) : null,
+    occurredAt: instant(row['occurred_at'] as InstantIn),
+  };
+}
+
+export function workoutDetail(row: WorkoutDetailRowLike, sets: readonly Record<string, unknown>[]): WorkoutDetailRepresentation {
+  const location = row.location;
+  return {
+    ...workoutSummary(row),
+    notes: row.notes,
+    location: location && typeof location.lat === 'number' && typeof location.lon === 'number' ? { lat: location.lat, lon: location.lon } : null,
+    sets: sets.map(workoutSet),
+  };
+}
+
+export function personalRecord(row: PersonalRecordRowLike): PersonalRecordRepresentation {
+  return {
+    exerciseId: row.exercise_id,
+    oneRmKg: num(row.one_rm_kg),
+    threeRmKg: num(row.three_rm_kg),
+    fiveRmKg: num(row.five_rm_kg),
+    tenRmKg: num(row.ten_rm_kg),
+    epleyKg: num(row.epley_kg),
+    brzyckiKg: num(row.brzycki_kg),
+    bestVolumeKg: num(row.best_volume_kg),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON schemas (registered with $id so the OpenAPI document names them).
+
+const nullableNumber = { type: ['number', 'null'] } as const;
+const nullableString = { type: ['string', 'null'] } as const;
+const nullableInstant = { type: ['string', 'null'], format: 'date-time' } as const;
+const enteredQuantity = {
+  type: ['object', 'null'],
+  required: ['value', 'unit'],
+  additionalProperties: false,
+  properties: { value: { type: 'number' }, unit: { type: 'string' } },
+} as const;
+
+export const WORKOUT_STATUSES = ['planned', 'in_progress', 'completed', 'cancelled'] as const;
+
+const summaryProperties = {
+  workoutId: { type: 'string', format: 'uuid' },
+  status: { type: 'string', enum: WORKOUT_STATUSES },
+  title: nullableString,
+  plannedFor: nullableInstant,
+  startedAt: nullableInstant,
+  completedAt: nullableInstant,
+  cancelledAt: nullableInstant,
+  sortAt: { type: 'string', format: 'date-time' },
+  perceivedExertion: nullableNumber,
+  exerciseIds: { type: 'array', items: { type: 'string' } },
+  setCount: { type: 'integer' },
+  totalVolumeKg: { type: 'number' },
+  revision: { type: 'integer', description: 'Changes whenever the workout changes; the ETag of the detail.' },
+} as const;
+
+export const workoutSetSchema = {
+  $id: 'WorkoutSet',
+  type: 'object',
+  additionalProperties: false,
+  required: ['setId', 'ordinal', 'exerciseId', 'reps', 'loadKg', 'loadEntered', 'durationS', 'distanceM', 'distanceEntered', 'rpe', 'heartRateBpm', 'warmUp', 'toFailure', 'supersetGroup', 'restBeforeS', 'notes', 'customFields', 'occurredAt'],
+  properties: {
+    setId: { type: 'string', format: 'uuid' },
+    ordinal: { type: 'integer' },
+    exerciseId: { type: 'string' },
+    reps: { type: ['integer', 'null'] },
+    loadKg: nullableNumber,
+    loadEntered: { ...enteredQuantity, description: 'The load as the user entered it.' },
+    durationS: nullableNumber,
+    distanceM: nullableNumber,
+    distanceEntered: { ...enteredQuantity, description: 'The distance as the user entered it.' },
+    rpe: nullableNumber,
+    heartRateBpm: { type: ['integer', 'null'] },
+    warmUp: { type: 'boolean' },
+    toFailure: { type: 'boolean' },
+    supersetGroup: nullableString,
+    restBeforeS: nullableNumber,
+    notes: nullableString,
+    customFields: { type: ['object', 'null'], additionalProperties: { type: ['string', 'number'] } },
+    occurredAt: nullableInstant,
+  },
+} as const;
+
+export const workoutSummarySchema = {
+  $id: 'WorkoutSummary',
+  type: 'object',
+  additionalProperties: false,
+  required: Object.keys(summaryProperties),
+  properties: summaryProperties,
+} as const;
+
+export const workoutDetailSchema = {
+  $id: 'WorkoutDetail',
+  type: 'object',
+  additionalProperties: false,
+  required: [...Object.keys(summaryProperties), 'notes', 'location', 'sets'],
+  properties: {
+    ...summaryProperties,
+    notes: nullableString,
+    location: {
+      type: ['object', 'null'],
+      required: ['lat', 'lon'],
+      additionalProperties: false,
+      properties: { lat: { type: 'number' }, lon: { type: 'number' } },
+    },
+    sets: { type: 'array', items: { $ref: 'WorkoutSet#' } },
+  },
+} as const;
+
+export const personalRecordSchema = {
+  $id: 'PersonalRecord',
+  type: 'object',
+  additionalProperties: false,
+  required: ['exerciseId', 'oneRmKg', 'threeRmKg', 'fiveRmKg', 'tenRmKg', 'epleyKg', 'brzyckiKg', 'bestVolumeKg'],
+  properties: {
+    exerciseId: { type: 'string' },
+    oneRmKg: nullableNumber,
+    threeRmKg: nullableNumber,
+    fiveRmKg: nullableNumber,
+    tenRmKg: nullableNumber,
+    epleyKg: { ...nullableNumber, description: 'Estimated one-rep max (Epley 1985).' },
+    brzyckiKg: { ...nullableNumber, description: 'Estimated one-rep max (Brzycki 1993).' },
+    bestVolumeKg: { ...nullableNumber, description: 'Largest single-set volume (load × reps).' },
+  },
+} as const;
+
+export const representationSchemas = [workoutSetSchema, workoutSummarySchema, workoutDetailSchema, personalRecordSchema] as const;
