@@ -1,10 +1,12 @@
 import { Kysely, Migrator, PostgresDialect, type Migration } from 'kysely';
 import type pg from 'pg';
 import * as m0001 from './0001_readModels';
+import * as m0002 from './0002_feedPositionIndex';
 
 /** The read models' migrations, in order. Names never change once released. */
 export const readModelMigrations: Readonly<Record<string, Migration>> = {
   '0001_read_models': m0001,
+  '0002_feed_position_index': m0002,
 };
 
 export const READ_MODEL_MIGRATION_TABLE = 'rm_migrations';
