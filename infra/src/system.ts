@@ -47,9 +47,10 @@ export interface RunningSystem {
  */
 export async function startSystem(options: SystemOptions): Promise<RunningSystem> {
   const stateDir = options.persistent ? localPaths(process.cwd()).stateDir : join(tmpdir(), `fitledger-run-${randomBytes(6).toString('hex')}`);
+  // Traversable by the `postgres` OS user (embedded PostgreSQL as root); the key files inside are
+  // 0600. Created before the paths are resolved: where the PostgreSQL data goes depends on it.
+  ensureDir(options.stateDir ?? stateDir, 0o755);
   const paths = localPaths(process.cwd(), { FITLEDGER_STATE_DIR: options.stateDir ?? stateDir });
-  // Traversable by the `postgres` OS user (embedded PostgreSQL as root); the key files inside are 0600.
-  ensureDir(paths.stateDir, 0o755);
   const closers: (() => Promise<void>)[] = [];
   const close = async (): Promise<void> => {
     for (const c of closers.reverse()) await c().catch(() => undefined);
