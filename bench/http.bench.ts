@@ -1,0 +1,141 @@
+/**
+ * npm run bench:http — the system as `npm start` runs it (one process, durable embedded PostgreSQL)
+ * against a fastify hello-world in the same process, load from a worker thread, real tokens:
+ *  1. saturation: hello world vs the log-set command (closed loop)      → commandsPerSec, ratio
+ *  2. open loop at 1,000 log-set commands/s                            → commandP95MsAt1k
+ *  3. append → visible in the read model during (2)                    → projectionLagP99Ms
+ *  4. rebuild of the workouts projection from position 0              → rebuildEventsPerSec
+ * `BENCH_QUICK=1` shortens every phase.
+ */
+import Fastify from 'fastify';
+import pg from 'pg';
+import { getDevToken } from '@fitledger/testing/oidc';
+import { startSystem } from '@fitledger/infra';
+import { median, percentile, report, type Row } from './lib/report';
+import { runLoadInWorker, type LoadJobResult } from './lib/loadWorker';
+
+const quick = process.env['BENCH_QUICK'] === '1';
+const SATURATION_S = quick ? 3 : 10;
+const OPEN_LOOP_S = quick ? 3 : 15;
+const ROUNDS = quick ? 1 : 3;
+const CONCURRENCY = 32;
+const WORKOUTS = 256;
+const BENCH_EXERCISE = '0190f5a2-0001-7000-8000-000000000002';
+
+const ok2xx = (r: LoadJobResult): number => Object.entries(r.statusCounts).filter(([s]) => s.startsWith('2')).reduce((n, [, c]) => n + c, 0);
+
+async function main(): Promise<void> {
+  const system = await startSystem({ persistent: false, seed: false, logLevel: 'error' });
+  const hello = Fastify({ logger: false });
+  hello.get('/hello', () => ({ hello: 'world' }));
+  await hello.listen({ port: 0, host: '127.0.0.1' });
+  const helloPort = (hello.server.address() as { port: number }).port;
+  const commandPort = Number(new URL(system.command.url).port);
+  try {
+    const token = await getDevToken(system.oidc.issuer, 'alice');
+    const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    const workoutIds: string[] = [];
+    for (let i = 0; i < WORKOUTS; i++) {
+      const res = await fetch(`${system.command.url}/api/v1/workouts`, { method: 'POST', headers: auth, body: JSON.stringify({ start: true, title: `bench ${i}` }) });
+      workoutIds.push(((await res.json()) as { workoutId: string }).workoutId);
+    }
+    const setPaths = workoutIds.map((id) => `/api/v1/workouts/${id}/sets`);
+    const setBody = JSON.stringify({ set: { exerciseId: BENCH_EXERCISE, reps: 5, load: { value: 100, unit: 'kg' }, rpe: 8 } });
+
+    // 1. saturation, alternating order per round
+    const helloRates: number[] = [];
+    const commandRates: number[] = [];
+    const ratios: number[] = [];
+    let commandStatus: Record<string, number> = {};
+    for (let round = 0; round < ROUNDS; round++) {
+      const runHello = (): Promise<LoadJobResult> => runLoadInWorker({ port: helloPort, durationS: SATURATION_S, concurrency: CONCURRENCY, method: 'GET', paths: ['/hello'], headers: {} });
+      const runCommand = (): Promise<LoadJobResult> =>
+        runLoadInWorker({ port: commandPort, durationS: SATURATION_S, concurrency: CONCURRENCY, method: 'POST', paths: setPaths, headers: auth, body: setBody });
+      let h: LoadJobResult;
+      let c: LoadJobResult;
+      if (round % 2 === 0) {
+        h = await runHello();
+        c = await runCommand();
+      } else {
+        c = await runCommand();
+        h = await runHello();
+      }
+      const helloPerSec = ok2xx(h) / h.durationS;
+      const commandPerSec = ok2xx(c) / c.durationS;
+      helloRates.push(helloPerSec);
+      commandRates.push(commandPerSec);
+      ratios.push(commandPerSec / helloPerSec);
+      commandStatus = c.statusCounts;
+      console.log(`round ${round}: hello ${helloPerSec.toFixed(0)}/s, log-set ${commandPerSec.toFixed(0)}/s (statuses ${JSON.stringify(c.statusCounts)})`);
+    }
+
+    // 2 + 3. open loop at 1,000/s, with projection lag from the runner's commit notifications
+    const commits: { position: string; atMs: number }[] = [];
+    const unsubscribe = system.projections.runner.addCommitListener(({ position }) => {
+      commits.push({ position, atMs: performance.timeOrigin + performance.now() });
+    });
+    const open = await runLoadInWorker({ port: commandPort, durationS: OPEN_LOOP_S, concurrency: 256, rate: 1_000, method: 'POST', paths: setPaths, headers: auth, body: setBody, collectPositions: true });
+    await new Promise((r) => setTimeout(r, 1_000));
+    unsubscribe();
+    const p95 = percentile(open.latenciesMs, 95);
+    const lags: number[] = [];
+    let k = 0;
+    const sortedCommits = [...commits].sort((a, b) => (a.position < b.position ? -1 : 1));
+    for (const response of [...open.positions].sort((a, b) => (a.position < b.position ? -1 : 1))) {
+      while (k < sortedCommits.length && (sortedCommits[k] as { position: string }).position < response.position) k++;
+      const commit = sortedCommits[k];
+      if (commit) lags.push(Math.max(0, commit.atMs - response.atMs));
+    }
+    const lagP99 = lags.length > 0 ? percentile(lags, 99) : Number.NaN;
+    console.log(`open loop: offered ${open.sent / open.durationS}/s, completed ${ok2xx(open)} ok, p95 ${p95.toFixed(1)} ms, lag p99 ${lagP99.toFixed(1)} ms over ${lags.length} appends`);
+
+    // 4. rebuild from position 0
+    const pool = new pg.Pool({ connectionString: system.databaseUrl, max: 1 });
+    const events = Number(((await pool.query('SELECT count(*) AS n FROM es_events')).rows[0] as { n: string }).n);
+    await pool.end();
+    const t0 = performance.now();
+    await system.projections.runner.rebuild('workouts');
+    const rebuildS = (performance.now() - t0) / 1000;
+    const rebuildEventsPerSec = events / rebuildS;
+    console.log(`rebuilt ${events} events in ${rebuildS.toFixed(2)} s`);
+
+    const commandsPerSec = median(commandRates);
+    const ratio = median(ratios);
+    const rows: Row[] = [
+      { metric: 'helloWorldPerSec', value: Math.round(median(helloRates)), unit: 'req/s' },
+      { metric: 'commandsPerSec', value: Math.round(commandsPerSec), unit: 'cmd/s', target: '>= 3,000', pass: commandsPerSec >= 3_000 },
+      { metric: 'commandsToHelloWorldRatio', value: ratio, unit: 'ratio' },
+      { metric: 'commandP95MsAt1k', value: p95, unit: 'ms', target: '< 25', pass: p95 < 25 },
+      { metric: 'projectionLagP99Ms', value: lagP99, unit: 'ms', target: '< 100', pass: lagP99 < 100 },
+      { metric: 'rebuildEventsPerSec', value: Math.round(rebuildEventsPerSec), unit: 'events/s', target: '>= 20,000', pass: rebuildEventsPerSec >= 20_000 },
+    ];
+    const settings = await (async () => {
+      const p = new pg.Pool({ connectionString: system.databaseUrl, max: 1 });
+      const r = await p.query<{ name: string; setting: string }>(`SELECT name, setting FROM pg_settings WHERE name IN ('fsync','synchronous_commit','shared_buffers','server_version')`);
+      await p.end();
+      return Object.fromEntries(r.rows.map((x) => [x.name, x.setting]));
+    })();
+    report('http', rows, {
+      postgres: settings,
+      volumes: {
+        saturationSecondsPerSide: SATURATION_S,
+        rounds: ROUNDS,
+        concurrency: CONCURRENCY,
+        workouts: WORKOUTS,
+        commandStatuses: commandStatus,
+        openLoop: { offeredPerSec: 1_000, seconds: OPEN_LOOP_S, sent: open.sent, statuses: open.statusCounts },
+        lagSamples: lags.length,
+        rebuildEvents: events,
+      },
+      notes: ['one process as npm start runs it; load generator in a worker thread; tokens from the dev OIDC provider (code + PKCE)'],
+    });
+  } finally {
+    await hello.close();
+    await system.close();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

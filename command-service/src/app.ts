@@ -1,0 +1,107 @@
+import { randomBytes as nodeRandomBytes } from 'node:crypto';
+import { createTokenVerifier, type TokenVerifier } from '@fitledger/auth';
+import { LocalKeyStore, migrateCryptoSchema, PhiCodec, type KeyStore } from '@fitledger/crypto';
+import { eventRegistry } from '@fitledger/domain';
+import { EventCodec } from '@fitledger/event-codec';
+import { migrateEventStore, PostgresEventStore, type EventStore } from '@fitledger/event-store';
+import { createService } from '@fitledger/http';
+import { createLogger } from '@fitledger/observability';
+import type { FastifyInstance } from 'fastify';
+import pg from 'pg';
+import type { Logger } from 'pino';
+import type { CommandServiceConfig } from './config';
+import { commandErrorMappers } from './problems';
+import { API_PREFIX, workoutRoutes } from './routes/workouts';
+import { createWorkoutCommandRunner } from './workoutCommandRunner';
+
+export { ConfigError, loadConfig, DEFAULT_BODY_LIMIT_BYTES, DEFAULT_PORT, type CommandServiceConfig } from './config';
+export { API_PREFIX } from './routes/workouts';
+
+/** What the command service needs; plain arguments, no container. */
+export interface Deps {
+  readonly store: EventStore;
+  readonly codec: EventCodec;
+  /** The key store behind `codec`: Idempotency-Key ids are keyed hashes under the subject's data key. */
+  readonly keys: KeyStore;
+  readonly verifier: TokenVerifier;
+  readonly logger?: Logger;
+  readonly clock: () => Date;
+  /** `size` cryptographically random bytes (for UUIDv7 ids). */
+  readonly randomBytes: (size: number) => Uint8Array;
+  /** Largest request body in bytes (default 64 KiB): larger gets 413. */
+  readonly bodyLimit?: number;
+  readonly readinessChecks?: readonly (() => Promise<void>)[];
+}
+
+/** The command service (write side of workouts) as a fastify instance. Pure wiring: never listens. */
+export function buildApp(deps: Deps): FastifyInstance {
+  const app = createService({
+    ...(deps.logger === undefined ? {} : { logger: deps.logger }),
+    ...(deps.bodyLimit === undefined ? {} : { bodyLimit: deps.bodyLimit }),
+    errorMappers: commandErrorMappers,
+    readinessChecks: deps.readinessChecks ?? [],
+    openapi: { title: 'FitLedger command API', version: '1.0.0', description: 'Write side: workouts. Every route needs a bearer access token.' },
+  });
+  const runner = createWorkoutCommandRunner({ store: deps.store, codec: deps.codec, keys: deps.keys, clock: deps.clock, randomBytes: deps.randomBytes });
+  // Registered as a plugin so the routes are added after the OpenAPI plugin and show up in /openapi.json.
+  void app.register(workoutRoutes, { prefix: API_PREFIX, verifier: deps.verifier, runner });
+  return app;
+}
+
+export interface RunningCommandService {
+  readonly app: FastifyInstance;
+  /** Where it listens, e.g. `http://127.0.0.1:3001`. */
+  readonly url: string;
+  /** Stops listening, then closes the store, the key store and the pool. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** A logger of the caller's (the one-process launcher); default: pino with PHI redaction to stdout. */
+  readonly logger?: Logger;
+}
+
+/** Config → adapters → migrations → buildApp → listen. Used by main.ts and by the one-process launcher. */
+export async function startCommandService(config: CommandServiceConfig, options: StartOptions = {}): Promise<RunningCommandService> {
+  const logger = options.logger ?? createLogger({ level: config.logLevel, service: 'command-service' });
+  const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10 });
+  pool.on('error', (error) => logger.warn({ err: error }, 'idle database connection failed'));
+  const keys = new LocalKeyStore({ pool, masterKey: config.masterKey });
+  const store = new PostgresEventStore({ pool });
+  const resources = async (): Promise<void> => {
+    await store.close();
+    await keys.close();
+    await pool.end();
+  };
+  let app: FastifyInstance | undefined;
+  try {
+    await migrateEventStore(pool);
+    await migrateCryptoSchema(pool);
+    app = buildApp({
+      store,
+      codec: new EventCodec(new PhiCodec(keys), eventRegistry),
+      keys,
+      verifier: createTokenVerifier({ issuer: config.oidcIssuer, audience: config.oidcAudience }),
+      logger,
+      clock: () => new Date(),
+      randomBytes: (size) => nodeRandomBytes(size),
+      bodyLimit: config.bodyLimitBytes,
+      readinessChecks: [async () => void (await pool.query('SELECT 1'))],
+    });
+    const url = await app.listen({ port: config.port, host: config.host });
+    let closing: Promise<void> | undefined;
+    const running = app;
+    return {
+      app: running,
+      url,
+      close: () => {
+        closing ??= running.close().finally(resources);
+        return closing;
+      },
+    };
+  } catch (error) {
+    await app?.close();
+    await resources();
+    throw error;
+  }
+}

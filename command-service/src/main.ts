@@ -1,0 +1,37 @@
+import { ConfigError, loadConfig, startCommandService } from './app';
+
+/**
+ * Separate deployment of the command service: configuration from the environment (see
+ * CommandServiceConfig), migrations, listen; closes everything on SIGTERM / SIGINT.
+ */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`command-service: configuration error: ${error.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw error;
+  }
+  const service = await startCommandService(config);
+  service.app.log.info({ url: service.url }, 'command-service listening');
+  const stop = (signal: NodeJS.Signals): void => {
+    service.app.log.info({ signal }, 'command-service stopping');
+    service.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        service.app.log.error({ err: error }, 'command-service did not close cleanly');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`command-service: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,100 @@
+import { randomBytes } from 'node:crypto';
+import { createTokenVerifier } from '@fitledger/auth';
+import { LocalKeyStore, masterKeyFromBytes, migrateCryptoSchema, PhiCodec } from '@fitledger/crypto';
+import { eventRegistry, type RecordedEventEnvelope } from '@fitledger/domain';
+import { EventCodec } from '@fitledger/event-codec';
+import { migrateEventStore, PostgresEventStore } from '@fitledger/event-store';
+import { getDevToken, startDevOidcProvider, type DevOidcProvider } from '@fitledger/testing/oidc';
+import { testDatabase } from '@fitledger/testing/vitest';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import pg from 'pg';
+import { buildApp } from '../app';
+
+export interface InjectOptions {
+  readonly token?: string | undefined;
+  /** An object is sent as JSON; a string is sent verbatim with content-type application/json. */
+  readonly body?: unknown;
+  readonly headers?: Record<string, string>;
+}
+
+/** The command service over a real PostgreSQL database and the real dev OIDC provider, for one test file. */
+export interface CommandServiceTestEnv {
+  readonly app: FastifyInstance;
+  readonly pool: pg.Pool;
+  readonly store: PostgresEventStore;
+  readonly codec: EventCodec;
+  readonly keys: LocalKeyStore;
+  readonly oidc: DevOidcProvider;
+  /** Real access tokens from the provider's authorization code + PKCE flow. */
+  readonly tokens: { readonly alice: string; readonly bob: string; readonly coach: string };
+  inject(method: 'POST' | 'PUT' | 'DELETE' | 'GET', url: string, options?: InjectOptions): Promise<LightMyRequestResponse>;
+  /** Every event in the store (all streams). */
+  countEvents(): Promise<number>;
+  /** The workout's events, decrypted and upcast. */
+  readWorkout(workoutId: string): Promise<RecordedEventEnvelope[]>;
+  close(): Promise<void>;
+}
+
+export async function startCommandServiceTestEnv(prefix: string, options: { bodyLimit?: number } = {}): Promise<CommandServiceTestEnv> {
+  const db = await testDatabase(prefix);
+  const pool = new pg.Pool({ connectionString: db.url, max: 5 });
+  await migrateEventStore(pool);
+  await migrateCryptoSchema(pool);
+  const keys = new LocalKeyStore({ pool, masterKey: masterKeyFromBytes(randomBytes(32)) });
+  const store = new PostgresEventStore({ pool });
+  const codec = new EventCodec(new PhiCodec(keys), eventRegistry);
+  const oidc = await startDevOidcProvider();
+  const [alice, bob, coach] = await Promise.all([getDevToken(oidc.issuer, 'alice'), getDevToken(oidc.issuer, 'bob'), getDevToken(oidc.issuer, 'coach')]);
+  const app = buildApp({
+    store,
+    codec,
+    keys,
+    verifier: createTokenVerifier({ issuer: oidc.issuer, audience: oidc.audience }),
+    clock: () => new Date(),
+    randomBytes: (size) => randomBytes(size),
+    ...(options.bodyLimit === undefined ? {} : { bodyLimit: options.bodyLimit }),
+  });
+  await app.ready();
+
+  return {
+    app,
+    pool,
+    store,
+    codec,
+    keys,
+    oidc,
+    tokens: { alice, bob, coach },
+    inject(method, url, { token, body, headers = {} } = {}) {
+      const payload = body === undefined ? {} : { payload: typeof body === 'string' ? body : JSON.stringify(body) };
+      return app.inject({
+        method,
+        url,
+        headers: {
+          ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...headers,
+        },
+        ...payload,
+      });
+    },
+    async countEvents() {
+      const result = await pool.query<{ n: string }>('SELECT count(*)::text AS n FROM es_events');
+      return Number(result.rows[0]?.n ?? 0);
+    },
+    async readWorkout(workoutId) {
+      const decoded = await codec.decodeAll(await store.readStream(`workout-${workoutId}`));
+      return decoded.map((event) => {
+        if (event.erased) throw new Error('unexpected erased event');
+        return event;
+      });
+    },
+    async close() {
+      await app.close();
+      await oidc.close();
+      await store.close();
+      await keys.close();
+      await pool.end();
+      await db.drop();
+    },
+  };
+}
