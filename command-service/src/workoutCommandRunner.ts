@@ -17,6 +17,7 @@ import {
 import type { EventCodec } from '@fitledger/event-codec';
 import { IdempotencyConflictError, START, WrongExpectedRevisionError, type EventStore, type RecordedEvent } from '@fitledger/event-store';
 import { HttpProblem } from '@fitledger/http';
+import { LRUCache } from 'lru-cache';
 import { decideWorkoutAccess, type WorkoutAction, type WorkoutOwner } from './accessPolicy';
 import { idempotencyScope, type GeneratedIdPurpose, type IdempotencyScope } from './idempotency';
 import { ifMatchSatisfied, type IfMatch } from './preconditions';
@@ -41,6 +42,16 @@ export interface RunnerDeps {
   readonly clock: () => Date;
   /** `size` cryptographically random bytes. */
   readonly randomBytes: (size: number) => Uint8Array;
+  /** Folded workout states kept between commands (default 10,000 streams, 10 minutes). */
+  readonly stateCache?: { readonly maxStreams?: number; readonly ttlMs?: number };
+}
+
+/** A workout folded up to `revision`; later commands read and decode only the events after it. */
+interface CachedWorkout {
+  readonly revision: number;
+  readonly position: string;
+  readonly state: WorkoutState;
+  readonly owner: WorkoutOwner | undefined;
 }
 
 /** One request's command context: who, when, and the request's retry and precondition headers. */
@@ -112,8 +123,32 @@ export function createWorkoutCommandRunner(deps: RunnerDeps) {
     };
   }
 
-  async function fold(recorded: readonly RecordedEvent[]): Promise<WorkoutState> {
-    let state = initialState();
+  const cache = new LRUCache<string, CachedWorkout>({ max: deps.stateCache?.maxStreams ?? 10_000, ttl: deps.stateCache?.ttlMs ?? 600_000 });
+
+  /**
+   * The stream folded to its last revision. From the cache only the newer events are read and
+   * decoded, so long workouts stay cheap; `fullHistory` also returns every recorded event (needed
+   * to recognise a retried Idempotency-Key).
+   */
+  async function load(streamId: string, fullHistory: boolean): Promise<CachedWorkout & { recorded?: readonly RecordedEvent[] }> {
+    const cached = fullHistory ? undefined : cache.get(streamId);
+    if (cached) {
+      const newer = await deps.store.readStream(streamId, { fromRevision: cached.revision + 1 });
+      if (newer.length === 0) return cached;
+      if (newer[0]?.revision === cached.revision + 1) {
+        const folded = { revision: (newer.at(-1) as RecordedEvent).revision, position: (newer.at(-1) as RecordedEvent).position, state: await fold(newer, cached.state), owner: cached.owner };
+        cache.set(streamId, folded);
+        return folded;
+      }
+    }
+    const recorded = await deps.store.readStream(streamId);
+    const folded = { revision: recorded.at(-1)?.revision ?? -1, position: recorded.at(-1)?.position ?? START, state: await fold(recorded), owner: ownerOf(recorded) };
+    if (recorded.length > 0) cache.set(streamId, folded);
+    return { ...folded, recorded };
+  }
+
+  async function fold(recorded: readonly RecordedEvent[], from: WorkoutState = initialState()): Promise<WorkoutState> {
+    let state = from;
     for (const decoded of await deps.codec.decodeAll(recorded)) {
       if (decoded.erased) throw subjectErased();
       state = evolve(state, decoded as unknown as WorkoutEvent);
@@ -122,8 +157,8 @@ export function createWorkoutCommandRunner(deps: RunnerDeps) {
   }
 
   /** Checks access to an existing stream (404 / 403 otherwise) and returns whose it is. */
-  function authorise(ctx: CommandContext, action: WorkoutAction, recorded: readonly RecordedEvent[], locate: FieldLocator): { subjectId: string; tenantId: string } {
-    const decision = decideWorkoutAccess(ctx.identity, action, ownerOf(recorded));
+  function authorise(ctx: CommandContext, action: WorkoutAction, owner: WorkoutOwner | undefined, locate: FieldLocator): { subjectId: string; tenantId: string } {
+    const decision = decideWorkoutAccess(ctx.identity, action, owner);
     switch (decision.outcome) {
       case 'allow':
         return decision;
@@ -148,11 +183,10 @@ export function createWorkoutCommandRunner(deps: RunnerDeps) {
 
   /** Loads a workout the caller may change (e.g. a clone source), with If-Match checked against it. */
   async function loadForChange(ctx: CommandContext, workoutId: string, checkIfMatch: boolean): Promise<LoadedWorkout> {
-    const recorded = await deps.store.readStream(workoutStreamId(workoutId));
-    authorise(ctx, 'change', recorded, fieldLocator());
-    const revision = recorded.at(-1)?.revision ?? -1;
-    if (checkIfMatch && ctx.ifMatch !== undefined && !ifMatchSatisfied(ctx.ifMatch, revision)) throw preconditionFailed();
-    return { state: await fold(recorded), revision };
+    const loaded = await load(workoutStreamId(workoutId), false);
+    authorise(ctx, 'change', loaded.owner, fieldLocator());
+    if (checkIfMatch && ctx.ifMatch !== undefined && !ifMatchSatisfied(ctx.ifMatch, loaded.revision)) throw preconditionFailed();
+    return { state: loaded.state, revision: loaded.revision };
   }
 
   async function execute(ctx: CommandContext, spec: CommandSpec): Promise<CommandOutcome> {
@@ -160,19 +194,19 @@ export function createWorkoutCommandRunner(deps: RunnerDeps) {
     const locate = spec.locate ?? fieldLocator();
     let idempotencyConflict = false;
     for (let attempt = 1; ; attempt++) {
-      const recorded = await deps.store.readStream(streamId);
-      const owner = authorise(ctx, spec.action, recorded, locate);
-      const revision = recorded.at(-1)?.revision ?? -1;
+      const loaded = await load(streamId, ctx.idempotency !== undefined);
+      const owner = authorise(ctx, spec.action, loaded.owner, locate);
+      const revision = loaded.revision;
 
       if (ctx.idempotency !== undefined) {
-        const prior = priorOutcome(recorded, ctx.idempotency);
+        const prior = priorOutcome(loaded.recorded ?? [], ctx.idempotency);
         if (prior !== undefined) return prior;
         // The key's event ids exist, but not in this stream: the key was used for another workout.
         if (idempotencyConflict) throw idempotencyKeyReused();
       }
       if (spec.ifMatchTarget && ctx.ifMatch !== undefined && !ifMatchSatisfied(ctx.ifMatch, revision)) throw preconditionFailed();
 
-      const state = await fold(recorded);
+      const state = loaded.state;
       const metadata: CommandMetadata = {
         now: ctx.now,
         actor: { sub: ctx.identity.sub, role: ctx.identity.role },
@@ -190,7 +224,7 @@ export function createWorkoutCommandRunner(deps: RunnerDeps) {
         throw error;
       }
       // Nothing to record (a retried set log with the same id and values, a set already deleted...).
-      if (events.length === 0) return { revision, position: recorded.at(-1)?.position ?? START };
+      if (events.length === 0) return { revision, position: loaded.position };
 
       const envelopes = envelopeEvents(events, {
         streamId,
@@ -202,9 +236,14 @@ export function createWorkoutCommandRunner(deps: RunnerDeps) {
       const encoded = await deps.codec.encodeAll(envelopes);
       try {
         const appended = await deps.store.appendToStream(streamId, encoded, { expectedRevision: revision < 0 ? 'no-stream' : revision });
+        if (!appended.duplicate) {
+          const after = events.reduce<WorkoutState>((st, e) => evolve(st, e), state);
+          cache.set(streamId, { revision: appended.nextExpectedRevision, position: appended.position, state: after, owner: loaded.owner ?? { subjectId: owner.subjectId, tenantId: owner.tenantId } });
+        }
         return { revision: appended.nextExpectedRevision, position: appended.position };
       } catch (error) {
         if (error instanceof WrongExpectedRevisionError) {
+          cache.delete(streamId);
           if (ctx.ifMatch !== undefined && spec.ifMatchTarget) throw preconditionFailed();
           if (attempt >= MAX_ATTEMPTS) throw concurrentModification();
           continue;
