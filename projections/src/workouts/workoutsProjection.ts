@@ -324,13 +324,37 @@ async function writePersonalRecords(trx: Transaction<ReadModelDb>, touches: Read
   const pairs = sql`SELECT * FROM unnest(${subjects}::text[], ${exercises}::text[]) AS t(subject_id, exercise_id)`;
 
   const existing = await sql<PersonalRecordRow>`SELECT p.* FROM rm_personal_records p WHERE (p.subject_id, p.exercise_id) IN (${pairs})`.execute(trx);
+  // Only the sets that can hold a record are loaded: for each metric, those at (or within a
+  // rounding hair of) the maximum that PostgreSQL computes over all the subject's sets of the
+  // exercise. personalRecords() over this superset of the winners equals personalRecords() over
+  // every set, at the cost of one aggregate scan instead of shipping the whole history per batch.
   // Ties go to the earlier set (personalRecords keeps the first): order by when sets were done.
   const sets = await sql<{ subject_id: string; exercise_id: string; set_id: string; reps: number; load_kg: string; warm_up: boolean }>`
-    SELECT s.subject_id, s.exercise_id, s.set_id, s.reps, s.load_kg, s.warm_up
-      FROM rm_workout_sets s JOIN rm_workouts w ON w.workout_id = s.workout_id
-     WHERE (s.subject_id, s.exercise_id) IN (${pairs})
-       AND w.status <> 'cancelled' AND NOT s.warm_up AND s.load_kg > 0 AND s.reps >= 1
-     ORDER BY s.occurred_at, s.workout_id, s.ordinal`.execute(trx);
+    WITH q AS (
+      SELECT s.subject_id, s.exercise_id, s.set_id, s.reps, s.load_kg, s.warm_up, s.occurred_at, s.workout_id, s.ordinal,
+             CASE WHEN s.reps = 1 THEN s.load_kg ELSE s.load_kg * (1 + s.reps / 30.0) END AS epley,
+             CASE WHEN s.reps < 37 THEN s.load_kg * 36 / (37 - s.reps) END AS brzycki,
+             s.load_kg * s.reps AS volume
+        FROM rm_workout_sets s JOIN rm_workouts w ON w.workout_id = s.workout_id
+       WHERE (s.subject_id, s.exercise_id) IN (${pairs})
+         AND w.status <> 'cancelled' AND NOT s.warm_up AND s.load_kg > 0 AND s.reps >= 1
+    ), m AS (
+      SELECT subject_id, exercise_id,
+             max(load_kg) FILTER (WHERE reps >= 1) AS r1, max(load_kg) FILTER (WHERE reps >= 3) AS r3,
+             max(load_kg) FILTER (WHERE reps >= 5) AS r5, max(load_kg) FILTER (WHERE reps >= 10) AS r10,
+             max(epley) AS epley, max(brzycki) AS brzycki, max(volume) AS volume
+        FROM q GROUP BY subject_id, exercise_id
+    )
+    SELECT q.subject_id, q.exercise_id, q.set_id, q.reps, q.load_kg, q.warm_up
+      FROM q JOIN m ON m.subject_id = q.subject_id AND m.exercise_id = q.exercise_id
+     WHERE q.load_kg >= m.r1 * 0.999999
+        OR (q.reps >= 3 AND q.load_kg >= m.r3 * 0.999999)
+        OR (q.reps >= 5 AND q.load_kg >= m.r5 * 0.999999)
+        OR (q.reps >= 10 AND q.load_kg >= m.r10 * 0.999999)
+        OR q.epley >= m.epley * 0.999999
+        OR q.brzycki >= m.brzycki * 0.999999
+        OR q.volume >= m.volume * 0.999999
+     ORDER BY q.occurred_at, q.workout_id, q.ordinal`.execute(trx);
 
   const setsByKey = new Map<string, PersonalRecordSet[]>();
   for (const s of sets.rows) {
