@@ -92,6 +92,10 @@ async function main(): Promise<void> {
     // 4. rebuild from position 0
     const pool = new pg.Pool({ connectionString: system.databaseUrl, max: 1 });
     const events = Number(((await pool.query('SELECT count(*) AS n FROM es_events')).rows[0] as { n: string }).n);
+    const tableBytes = Object.fromEntries(
+      (await pool.query<{ t: string; b: string }>(`SELECT relname AS t, pg_total_relation_size(oid)::text AS b FROM pg_class WHERE relname IN ('es_events','rm_feed_changes','rm_workouts','rm_workout_sets')`)).rows.map((r) => [r.t, Number(r.b)]),
+    );
+    console.log('table sizes (bytes):', tableBytes);
     await pool.end();
     const t0 = performance.now();
     await system.projections.runner.rebuild('workouts');
@@ -126,6 +130,7 @@ async function main(): Promise<void> {
         openLoop: { offeredPerSec: 1_000, seconds: OPEN_LOOP_S, sent: open.sent, statuses: open.statusCounts },
         lagSamples: lags.length,
         rebuildEvents: events,
+        tableBytes,
       },
       notes: ['one process as npm start runs it; load generator in a worker thread; tokens from the dev OIDC provider (code + PKCE)'],
     });

@@ -2,8 +2,12 @@
  * `npm start`: the whole system in one process on embedded real parts, state kept in .fitledger/
  * between runs. Prints the URLs and how to get a token. Ctrl-C stops everything cleanly.
  */
+import { startTelemetry, telemetryConfigFromEnv } from '@fitledger/observability';
 import { DEMO_PASSWORD, DEMO_USERS } from '@fitledger/testing/oidc';
 import { startSystem } from './src/system';
+
+// Traces go to OTEL_EXPORTER_OTLP_ENDPOINT when it is set; off otherwise.
+const telemetry = startTelemetry(telemetryConfigFromEnv('fitledger'));
 
 function port(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -52,7 +56,7 @@ const stop = (signal: string): void => {
   if (stopping) return;
   stopping = true;
   console.log(`\n${signal}: stopping…`);
-  system.close().then(
+  system.close().then(() => telemetry.shutdown()).then(
     () => process.exit(0),
     (error: unknown) => {
       console.error('did not stop cleanly:', error);

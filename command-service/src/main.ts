@@ -1,3 +1,4 @@
+import { startTelemetry, telemetryConfigFromEnv } from '@fitledger/observability';
 import { ConfigError, loadConfig, startCommandService } from './app';
 
 /**
@@ -15,11 +16,12 @@ async function main(): Promise<void> {
     }
     throw error;
   }
+  const telemetry = startTelemetry(telemetryConfigFromEnv('command-service'));
   const service = await startCommandService(config);
   service.app.log.info({ url: service.url }, 'command-service listening');
   const stop = (signal: NodeJS.Signals): void => {
     service.app.log.info({ signal }, 'command-service stopping');
-    service.close().then(
+    service.close().then(() => telemetry.shutdown()).then(
       () => process.exit(0),
       (error: unknown) => {
         service.app.log.error({ err: error }, 'command-service did not close cleanly');

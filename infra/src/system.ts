@@ -6,7 +6,7 @@ import pg from 'pg';
 import { loadConfig as loadCommandConfig, startCommandService, type RunningCommandService } from '@fitledger/command-service';
 import { migrateCryptoSchema } from '@fitledger/crypto';
 import { migrateEventStore } from '@fitledger/event-store';
-import { createLogger } from '@fitledger/observability';
+import { createLogger, traceProjectionBatch } from '@fitledger/observability';
 import { loadProjectionsConfig, migrateReadModels, openProjectionsService, type ProjectionsService } from '@fitledger/projections';
 import { inProcessChangeSource, loadQueryServiceConfig, startQueryService, type RunningQueryService } from '@fitledger/query-service';
 import { connectionString, startPostgres, type RunningPostgres } from '@fitledger/testing';
@@ -87,7 +87,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     };
     const logger = createLogger({ level: (options.logLevel ?? 'info') as 'info', service: 'fitledger' });
     const changes = inProcessChangeSource();
-    const projections = await openProjectionsService(loadProjectionsConfig(env), { logger: logger.child({ component: 'projections' }), onCommitted: changes.publish });
+    const projections = await openProjectionsService(loadProjectionsConfig(env), { logger: logger.child({ component: 'projections' }), onCommitted: changes.publish, traceBatch: traceProjectionBatch });
     closers.push(() => projections.close());
     projections.runner.start();
     const query = await startQueryService(loadQueryServiceConfig({ ...env, PORT: String(options.queryPort ?? 0) }), {

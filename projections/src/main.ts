@@ -2,6 +2,7 @@
  * The projections service on its own (`tsx projections/src/main.ts`): runs every read-model
  * projection, catch-up then live, until SIGTERM/SIGINT, then finishes the batch in flight.
  */
+import { startTelemetry, telemetryConfigFromEnv, traceProjectionBatch } from '@fitledger/observability';
 import { pino } from 'pino';
 import { ProjectionsConfigError, loadProjectionsConfig, openProjectionsService } from './projectionsService';
 
@@ -14,7 +15,8 @@ try {
   process.exit(2);
 }
 const logger = pino({ name: 'projections' });
-const service = await openProjectionsService(config, { logger });
+const telemetry = startTelemetry(telemetryConfigFromEnv('projections'));
+const service = await openProjectionsService(config, { logger, traceBatch: traceProjectionBatch });
 service.runner.start();
 
 let closing = false;
@@ -22,7 +24,7 @@ const shutdown = (signal: string): void => {
   if (closing) return;
   closing = true;
   logger.info({ signal }, 'shutting down');
-  service.close().then(
+  service.close().then(() => telemetry.shutdown()).then(
     () => process.exit(0),
     (error: unknown) => {
       logger.error({ err: { name: (error as Error).name, message: (error as Error).message } }, 'shutdown failed');

@@ -2,7 +2,7 @@
  * query-service on its own (`tsx query-service/src/main.ts`): config from the environment, a pg
  * LISTEN change source, listen; on SIGTERM/SIGINT closes feeds and connections, then exits.
  */
-import { createLogger } from '@fitledger/observability';
+import { createLogger, startTelemetry, telemetryConfigFromEnv } from '@fitledger/observability';
 import { loadQueryServiceConfig, QueryServiceConfigError } from './config';
 import { startQueryService } from './queryService';
 
@@ -14,6 +14,7 @@ try {
   process.stderr.write(`configuration error: ${error.message}\n`);
   process.exit(2);
 }
+const telemetry = startTelemetry(telemetryConfigFromEnv('query-service'));
 const logger = createLogger({ level: config.logLevel, service: 'query-service' });
 const service = await startQueryService(config, { logger });
 logger.info({ url: service.url }, 'query-service listening');
@@ -23,7 +24,7 @@ const shutdown = (signal: string): void => {
   if (closing) return;
   closing = true;
   logger.info({ signal }, 'shutting down');
-  service.close().then(
+  service.close().then(() => telemetry.shutdown()).then(
     () => process.exit(0),
     (error: unknown) => {
       logger.error({ err: { name: (error as Error).name, message: (error as Error).message } }, 'shutdown failed');

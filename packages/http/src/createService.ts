@@ -2,6 +2,9 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Ajv, { type Options as AjvOptions } from 'ajv';
 import addFormats from 'ajv-formats';
+import { context } from '@opentelemetry/api';
+import { endServerSpan, startServerSpan } from '@fitledger/observability';
+import type { Span } from '@opentelemetry/api';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import { HttpProblem, PROBLEM_CONTENT_TYPE, problemSchema, type Problem } from './problem';
 
@@ -57,6 +60,21 @@ export function createService(options: ServiceOptions = {}): FastifyInstance {
     void app.register(swaggerUi, { routePrefix: '/docs' });
     app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
   }
+
+  // One server span per request, continuing an incoming traceparent; the rest of the request runs
+  // with it active, so commands can carry its traceparent into event metadata.
+  const spans = new WeakMap<object, Span>();
+  app.addHook('onRequest', (request, _reply, done) => {
+    const header = request.headers.traceparent;
+    const { span, ctx } = startServerSpan(request.method, request.routeOptions.url ?? 'unmatched', typeof header === 'string' ? header : undefined);
+    spans.set(request, span);
+    context.with(ctx, done);
+  });
+  app.addHook('onResponse', (request, reply, done) => {
+    const span = spans.get(request);
+    if (span) endServerSpan(span, reply.statusCode);
+    done();
+  });
 
   app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id);

@@ -41,3 +41,4 @@ export {
   startSpanFromTraceparent,
   withExtractedContext,
 } from './traceContext';
+export { startServerSpan, endServerSpan, traceProjectionBatch } from './spans';
