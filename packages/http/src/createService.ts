@@ -110,10 +110,6 @@ export function sendProblem(reply: FastifyReply, problem: HttpProblem, url?: str
 
 function toHttpProblem(error: unknown, mappers: readonly ErrorMapper[]): HttpProblem {
   if (error instanceof HttpProblem) return error;
-  for (const map of mappers) {
-    const mapped = map(error);
-    if (mapped) return mapped;
-  }
   const fe = error as Partial<FastifyError> & { validation?: { instancePath: string; message?: string; params?: Record<string, unknown>; keyword: string }[]; validationContext?: string };
   if (fe.validation) {
     const part = fe.validationContext ?? 'body';
@@ -136,6 +132,11 @@ function toHttpProblem(error: unknown, mappers: readonly ErrorMapper[]): HttpPro
       return new HttpProblem(400, 'MALFORMED_JSON', 'Bad Request', 'the body is not valid JSON');
     default:
       break;
+  }
+  // The service's own errors after fastify's: a body-too-large error is also a RangeError, say.
+  for (const map of mappers) {
+    const mapped = map(error);
+    if (mapped) return mapped;
   }
   if (error instanceof SyntaxError || fe.statusCode === 400) return new HttpProblem(400, 'MALFORMED_JSON', 'Bad Request', 'the body is not valid JSON');
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
