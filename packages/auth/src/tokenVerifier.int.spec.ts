@@ -182,3 +182,24 @@ describe('JWKS key rotation', () => {
     }
   });
 });
+
+describe('verified-token cache', () => {
+  it('serves a verified token until it expires, then refuses it as expired', async () => {
+    let clockMs = Date.now();
+    const cached = createTokenVerifier({ issuer: provider.issuer, audience: provider.audience, jwksUri: provider.jwksUri, now: () => clockMs });
+    const token = await trusted({ exp: nowS() + 120 });
+    expect((await cached.verify(token)).sub).toBe(provider.users.alice.sub);
+    expect((await cached.verify(token)).sub).toBe(provider.users.alice.sub);
+    clockMs += 121_000 + 30_000; // past exp and the clock tolerance
+    expect((await rejection(cached, token)).code).toBe('TOKEN_EXPIRED');
+  });
+
+  it('never lets a cached token vouch for a tampered copy of it', async () => {
+    await verifier.verify(aliceToken);
+    const [header, payload, signature] = aliceToken.split('.') as [string, string, string];
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>;
+    const forged = `${header}.${b64url({ ...claims, role: 'platform_admin' })}.${signature}`;
+    expect((await rejection(verifier, forged)).code).toBe('TOKEN_INVALID');
+    expect((await verifier.verify(aliceToken)).role).toBe('client');
+  });
+});

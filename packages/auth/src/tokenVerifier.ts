@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { Role } from '@fitledger/domain';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { AuthenticationError } from './errors';
@@ -49,6 +50,13 @@ export interface TokenVerifierOptions {
   /** How long a fetched JWKS is used before it is refetched anyway. */
   readonly jwksMaxAgeMs?: number;
   readonly jwksTimeoutMs?: number;
+  /**
+   * Verified tokens remembered until they expire (at most this many), so a client's every request
+   * does not pay an RSA verification. 0 turns the cache off.
+   */
+  readonly verifiedCacheSize?: number;
+  /** Clock for the cache's expiry checks (tests). */
+  readonly now?: () => number;
 }
 
 // RFC 9068 §2.1 / §4: JWT access tokens are typed `at+jwt`; jose compares `typ` case-insensitively
@@ -146,19 +154,38 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     return keySet;
   }
 
+  const now = options.now ?? Date.now;
+  const cacheSize = options.verifiedCacheSize ?? 10_000;
+  const verified = cacheSize > 0 ? new LRUCache<string, { identity: Identity; kid: string | undefined }>({ max: cacheSize }) : undefined;
+
+  /** Whether the key that signed a cached token is still published (a retired key drops its tokens). */
+  async function keyStillPublished(kid: string | undefined): Promise<boolean> {
+    const set = (await getKeySet()) as JWTVerifyGetKey & { jwks?: () => { keys: { kid?: string }[] } | undefined };
+    const keys = set.jwks?.()?.keys;
+    return keys === undefined || keys.some((k) => k.kid === kid);
+  }
+
   return {
     async verify(token) {
+      const cached = verified?.get(token);
+      // A cached identity is good until its token's exp and while its signing key is published;
+      // otherwise the token is verified again (and refused if it no longer verifies).
+      if (cached !== undefined && cached.identity.expiresAtEpochS * 1000 > now() && (await keyStillPublished(cached.kid))) return cached.identity;
       try {
-        const { payload } = await jwtVerify(token, await getKeySet(), {
+        const { payload, protectedHeader } = await jwtVerify(token, await getKeySet(), {
           issuer: options.issuer,
           audience: options.audience,
           algorithms: ALGORITHMS,
           typ: ACCESS_TOKEN_TYP,
           clockTolerance,
+          currentDate: new Date(now()),
           requiredClaims: ['sub', 'exp', 'iat'],
         });
-        return identityFromClaims(payload);
+        const identity = identityFromClaims(payload);
+        verified?.set(token, { identity, kid: protectedHeader.kid });
+        return identity;
       } catch (error) {
+        verified?.delete(token);
         throw classify(error);
       }
     },
