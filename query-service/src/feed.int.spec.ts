@@ -7,7 +7,7 @@ import { Kysely, PostgresDialect, sql, type Insertable } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildApp, inProcessChangeSource, startPgListenChangeSource, type FeedMessage, type PgListenChangeSource } from './app';
-import type { WorkoutDetailRepresentation } from './workoutRepresentation';
+import type { WorkoutChangeRepresentation } from './workoutRepresentation';
 import { LISTENER_APPLICATION_NAME } from './feed/pgListenChangeSource';
 import { HandshakeRefused, openFeed, type FeedClient } from './testing/feedClient';
 import { commitFeedChanges, feedPosition } from './testing/readModelRows';
@@ -47,7 +47,9 @@ function workoutPayload(subjectId: string, workoutId: string, title: string): st
     revision: 3,
     sort_at: '2024-05-01T07:30:00.123+00:00',
     updated_position: feedPosition(1),
-    sets: [{ set_id: '5e700000-0000-4000-8000-000000000001', ordinal: 0, exercise_id: 'squat', reps: 5, load_value: 220.5, load_unit: 'lb', load_kg: 100.0178, warm_up: false, to_failure: false }],
+    // A delta, as the workouts projection writes it: the set this change logged, the set it deleted.
+    sets: [{ set_id: '5e700000-0000-4000-8000-000000000001', ordinal: 2, exercise_id: 'squat', reps: 5, load_value: 220.5, load_unit: 'lb', load_kg: 100.0178, warm_up: false, to_failure: false }],
+    deletedSetIds: ['5e700000-0000-4000-8000-000000000002'],
   });
 }
 
@@ -107,7 +109,7 @@ describe('GET /api/v1/feed (websocket)', () => {
     expect(feed.pending).toEqual([]);
   });
 
-  it('renders a message as {cursor, kind, op, entityId, payload} with the REST representation', async () => {
+  it('renders a message as {cursor, kind, op, entityId, payload}: a workout change is the REST summary plus the changed and deleted sets', async () => {
     const row = change(alice.sub, 1);
     await commitFeedChanges(db, [row, { subject_id: alice.sub, position: row.position, seq: 1, kind: 'personal_record', entity_id: 'squat', op: 'delete', payload: null }]);
     const feed = await openFeed(feedUrl, { token: alice.token });
@@ -115,9 +117,14 @@ describe('GET /api/v1/feed (websocket)', () => {
     await feed.close();
     expect(Object.keys(workout ?? {}).sort()).toEqual(['cursor', 'entityId', 'kind', 'op', 'payload']);
     expect(workout).toMatchObject({ kind: 'workout', op: 'upsert', entityId: row.entity_id });
-    const payload = workout?.payload as WorkoutDetailRepresentation;
+    const payload = workout?.payload as WorkoutChangeRepresentation;
     expect(payload).toMatchObject({ workoutId: row.entity_id, status: 'in_progress', startedAt: '2024-05-01T07:30:00.123Z', totalVolumeKg: 500, revision: 3 });
-    expect(payload.sets[0]).toMatchObject({ loadKg: 100.0178, loadEntered: { value: 220.5, unit: 'lb' } });
+    expect(Object.keys(payload).sort()).toEqual(
+      ['cancelledAt', 'completedAt', 'deletedSetIds', 'exerciseIds', 'perceivedExertion', 'plannedFor', 'revision', 'setCount', 'sets', 'sortAt', 'startedAt', 'status', 'title', 'totalVolumeKg', 'workoutId'],
+    );
+    expect(payload.sets).toHaveLength(1);
+    expect(payload.sets[0]).toMatchObject({ setId: '5e700000-0000-4000-8000-000000000001', ordinal: 2, loadKg: 100.0178, loadEntered: { value: 220.5, unit: 'lb' } });
+    expect(payload.deletedSetIds).toEqual(['5e700000-0000-4000-8000-000000000002']);
     expect(payload).not.toHaveProperty('tenant_id');
     expect(record).toMatchObject({ kind: 'personal_record', op: 'delete', entityId: 'squat', payload: null });
   });

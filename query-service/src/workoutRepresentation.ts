@@ -61,6 +61,17 @@ export interface WorkoutDetailRepresentation extends WorkoutSummaryRepresentatio
   readonly sets: readonly WorkoutSetRepresentation[];
 }
 
+/**
+ * A workout change on the live feed: the summary after the change plus only the sets the change
+ * touched, so a message stays small however many sets the workout holds.
+ */
+export interface WorkoutChangeRepresentation extends WorkoutSummaryRepresentation {
+  /** The sets this change logged or corrected, as they are now (empty for workout-level changes). */
+  readonly sets: readonly WorkoutSetRepresentation[];
+  /** The sets this change deleted. */
+  readonly deletedSetIds: readonly string[];
+}
+
 export interface PersonalRecordRepresentation {
   readonly exerciseId: string;
   readonly oneRmKg: number | null;
@@ -174,6 +185,10 @@ export function workoutDetail(row: WorkoutDetailRowLike, sets: readonly Record<s
   };
 }
 
+export function workoutChange(row: WorkoutRowLike, sets: readonly Record<string, unknown>[], deletedSetIds: readonly string[]): WorkoutChangeRepresentation {
+  return { ...workoutSummary(row), sets: sets.map(workoutSet), deletedSetIds };
+}
+
 export function personalRecord(row: PersonalRecordRowLike): PersonalRecordRepresentation {
   return {
     exerciseId: row.exercise_id,
@@ -271,6 +286,19 @@ export const workoutDetailSchema = {
   },
 } as const;
 
+export const workoutChangeSchema = {
+  $id: 'WorkoutChange',
+  description: 'Payload of a `workout` feed message: the workout summary plus only the sets the change touched.',
+  type: 'object',
+  additionalProperties: false,
+  required: [...Object.keys(summaryProperties), 'sets', 'deletedSetIds'],
+  properties: {
+    ...summaryProperties,
+    sets: { type: 'array', items: { $ref: 'WorkoutSet#' }, description: 'The sets this change logged or corrected, as they are now.' },
+    deletedSetIds: { type: 'array', items: { type: 'string', format: 'uuid' }, description: 'The sets this change deleted.' },
+  },
+} as const;
+
 export const personalRecordSchema = {
   $id: 'PersonalRecord',
   type: 'object',
@@ -288,4 +316,4 @@ export const personalRecordSchema = {
   },
 } as const;
 
-export const representationSchemas = [workoutSetSchema, workoutSummarySchema, workoutDetailSchema, personalRecordSchema] as const;
+export const representationSchemas = [workoutSetSchema, workoutSummarySchema, workoutDetailSchema, workoutChangeSchema, personalRecordSchema] as const;

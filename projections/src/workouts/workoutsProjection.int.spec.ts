@@ -199,8 +199,17 @@ describe('workouts projection', () => {
     ]);
     expect([...positions].sort()).toEqual(positions);
 
-    const last = changes.at(-2)?.payload as { status: string; sets: unknown[]; revision: number };
-    expect(last).toMatchObject({ workout_id: w, status: 'completed', sets: [], revision: 5 });
+    // Workout payloads are deltas: the workout row, the set the event logged or corrected, the set it deleted.
+    type WorkoutDelta = { status: string; sets: { set_id: string }[]; deletedSetIds: string[]; revision: number };
+    const workoutPayload = (position: Position | undefined): WorkoutDelta =>
+      changes.find((c) => c.position === position && c.kind === 'workout')?.payload as WorkoutDelta;
+    expect(workoutPayload(positions[0])).toMatchObject({ workout_id: w, status: 'in_progress', sets: [], deletedSetIds: [] });
+    expect(workoutPayload(positions[1])).toMatchObject({ sets: [{ set_id: heavy, ordinal: 1, reps: 5, load_kg: 100 }], deletedSetIds: [] });
+    expect(workoutPayload(positions[2]).sets.map((s) => s.set_id)).toEqual([light]);
+    expect(workoutPayload(positions[3])).toMatchObject({ status: 'completed', sets: [], deletedSetIds: [] });
+    expect(workoutPayload(positions[4])).toMatchObject({ sets: [], deletedSetIds: [heavy] });
+    const last = changes.at(-2)?.payload as WorkoutDelta;
+    expect(last).toMatchObject({ workout_id: w, status: 'completed', set_count: 0, sets: [], deletedSetIds: [light], revision: 5 });
     const lowered = changes.find((c) => c.position === positions[4] && c.kind === 'personal_record')?.payload as { one_rm_kg: number };
     expect(lowered.one_rm_kg).toBe(90);
     expect(changes.at(-1)?.payload).toBeNull();

@@ -3,6 +3,7 @@ import {
   initialState,
   personalRecords,
   type ExercisePersonalRecords,
+  type LoggedSet,
   type PersonalRecordSet,
   type WorkoutEvent,
   type WorkoutEventType,
@@ -30,11 +31,16 @@ const WORKOUT_EVENT_TYPES: ReadonlySet<WorkoutEventType> = new Set<WorkoutEventT
 /** Rows per INSERT statement: keeps every statement well below PostgreSQL's 65 535 parameters. */
 const CHUNK = 1_000;
 
+/** Workout models kept between batches, so a batch does not re-read every set of the workouts it touches. */
+const MODEL_CACHE_SIZE = 10_000;
+
 interface WorkoutModel {
   identity: WorkoutIdentity;
   state: WorkoutState;
   /** Ordinal of every current set: its place in logging order, assigned when logged. */
   readonly ordinals: Map<string, number>;
+  /** Largest value in `ordinals` (0 when empty): the next logged set gets one more. */
+  maxOrdinal: number;
   /** Sets logged, corrected or deleted in this batch. */
   readonly changedSetIds: Set<string>;
 }
@@ -51,6 +57,9 @@ interface EventChanges {
   readonly subjectId: string;
   readonly position: string;
   readonly workoutId: string;
+  /** The set the event logged, corrected or deleted, if any. */
+  readonly setId: string | null;
+  readonly setDeleted: boolean;
   /** Keys of the personal records the event may have changed, in a stable order. */
   readonly recordKeys: readonly string[];
 }
@@ -69,6 +78,7 @@ const recordKey = (subjectId: string, exerciseId: string): string => `${subjectI
  */
 export function workoutsProjection(options: { logger?: ProjectionLogger } = {}): Projection {
   const logger = options.logger;
+  const cache = new ModelCache(MODEL_CACHE_SIZE);
   return {
     name: WORKOUTS_PROJECTION,
     eventTypes: WORKOUT_EVENT_TYPES,
@@ -80,7 +90,7 @@ export function workoutsProjection(options: { logger?: ProjectionLogger } = {}):
     async apply(events, trx) {
       const workoutEvents = events.filter((e) => WORKOUT_EVENT_TYPES.has(e.type as WorkoutEventType));
       if (workoutEvents.length === 0) return [];
-      const models = await loadModels(trx, workoutEvents);
+      const models = await loadModels(trx, workoutEvents, cache);
       const touches = new Map<string, PersonalRecordTouch>();
       const perEvent: EventChanges[] = [];
 
@@ -103,9 +113,19 @@ export function workoutsProjection(options: { logger?: ProjectionLogger } = {}):
             touches.set(key, { subjectId, exerciseId, tenantId, position: recorded.position });
           }
         }
-        perEvent.push({ subjectId, position: recorded.position, workoutId: applied.workoutId, recordKeys: [...new Set(keys)].sort() });
+        perEvent.push({
+          subjectId,
+          position: recorded.position,
+          workoutId: applied.workoutId,
+          setId: applied.setId,
+          setDeleted: applied.setDeleted,
+          recordKeys: [...new Set(keys)].sort(),
+        });
       }
 
+      // Cached before the writes: if the transaction rolls back, the rows keep their old revision
+      // and position, the cached models no longer match them and are read again.
+      for (const model of models.values()) if (model.state.status !== 'none') cache.set(model);
       await writeWorkouts(trx, models);
       const changedRecords = await writePersonalRecords(trx, touches);
       return writeFeed(trx, perEvent, changedRecords);
@@ -113,21 +133,68 @@ export function workoutsProjection(options: { logger?: ProjectionLogger } = {}):
   };
 }
 
-async function loadModels(trx: Transaction<ReadModelDb>, events: readonly ReadableEvent[]): Promise<Map<string, WorkoutModel>> {
+/**
+ * Workout models after the last committed batch, keyed by workout id. A model is only trusted while
+ * its revision and position equal those of the stored row (the projection is the only writer, and a
+ * rolled-back batch leaves the row behind the model), so a stale entry is simply read again.
+ */
+class ModelCache {
+  private readonly models = new Map<string, WorkoutModel>();
+  constructor(private readonly capacity: number) {}
+
+  get(row: WorkoutRow): WorkoutModel | undefined {
+    const model = this.models.get(row.workout_id);
+    if (model === undefined) return undefined;
+    if (model.identity.revision !== Number(row.revision) || model.identity.updatedPosition !== row.updated_position) {
+      this.models.delete(row.workout_id);
+      return undefined;
+    }
+    return model;
+  }
+
+  /** Least recently used models go first when full. */
+  set(model: WorkoutModel): void {
+    this.models.delete(model.identity.workoutId);
+    this.models.set(model.identity.workoutId, model);
+    if (this.models.size > this.capacity) {
+      const oldest = this.models.keys().next();
+      if (oldest.done !== true) this.models.delete(oldest.value);
+    }
+  }
+}
+
+/** Models of the workouts the events touch: from the cache when current, otherwise from the rows (and only then their sets). */
+async function loadModels(trx: Transaction<ReadModelDb>, events: readonly ReadableEvent[], cache: ModelCache): Promise<Map<string, WorkoutModel>> {
   const ids = [...new Set(events.map((e) => workoutIdOf(e)))];
-  const [rows, setRows] = await Promise.all([
-    trx.selectFrom('rm_workouts').selectAll().where(sql<boolean>`workout_id = ANY(${ids}::uuid[])`).execute(),
-    trx.selectFrom('rm_workout_sets').selectAll().where(sql<boolean>`workout_id = ANY(${ids}::uuid[])`).execute(),
-  ]);
+  const rows = (await trx.selectFrom('rm_workouts').selectAll().where(sql<boolean>`workout_id = ANY(${ids}::uuid[])`).execute()) as WorkoutRow[];
+  const models = new Map<string, WorkoutModel>();
+  const misses: WorkoutRow[] = [];
+  for (const row of rows) {
+    const cached = cache.get(row);
+    if (cached === undefined) {
+      misses.push(row);
+    } else {
+      cached.changedSetIds.clear();
+      models.set(row.workout_id, cached);
+    }
+  }
+  if (misses.length === 0) return models;
+
+  const setRows = await trx
+    .selectFrom('rm_workout_sets')
+    .selectAll()
+    .where(sql<boolean>`workout_id = ANY(${misses.map((r) => r.workout_id)}::uuid[])`)
+    .execute();
   const setsByWorkout = new Map<string, WorkoutSetRow[]>();
   for (const set of setRows) {
     const list = setsByWorkout.get(set.workout_id) ?? [];
     list.push(set);
     setsByWorkout.set(set.workout_id, list);
   }
-  const models = new Map<string, WorkoutModel>();
-  for (const row of rows as WorkoutRow[]) {
+  for (const row of misses) {
     const sets = setsByWorkout.get(row.workout_id) ?? [];
+    let maxOrdinal = 0;
+    for (const s of sets) maxOrdinal = Math.max(maxOrdinal, s.ordinal);
     models.set(row.workout_id, {
       identity: {
         workoutId: row.workout_id,
@@ -139,6 +206,7 @@ async function loadModels(trx: Transaction<ReadModelDb>, events: readonly Readab
       },
       state: stateFromRows(row, sets),
       ordinals: new Map(sets.map((s) => [s.set_id, s.ordinal])),
+      maxOrdinal,
       changedSetIds: new Set(),
     });
   }
@@ -151,7 +219,10 @@ function workoutIdOf(event: ReadableEvent): string {
 }
 
 /** Evolves the workout's model; returns the exercises whose personal records the event may change, or undefined when skipped. */
-function applyEvent(models: Map<string, WorkoutModel>, recorded: ReadableEvent): { workoutId: string; exerciseIds: string[] } | undefined {
+function applyEvent(
+  models: Map<string, WorkoutModel>,
+  recorded: ReadableEvent,
+): { workoutId: string; exerciseIds: string[]; setId: string | null; setDeleted: boolean } | undefined {
   const event = { type: recorded.type, data: recorded.data } as WorkoutEvent;
   const workoutId = workoutIdOf(recorded);
   const model: WorkoutModel = models.get(workoutId) ?? {
@@ -165,6 +236,7 @@ function applyEvent(models: Map<string, WorkoutModel>, recorded: ReadableEvent):
     },
     state: initialState(),
     ordinals: new Map(),
+    maxOrdinal: 0,
     changedSetIds: new Set(),
   };
   const before = model.state;
@@ -173,10 +245,15 @@ function applyEvent(models: Map<string, WorkoutModel>, recorded: ReadableEvent):
   if (after.status === 'none') return undefined;
 
   let exerciseIds: string[] = [];
+  let setId: string | null = null;
+  let setDeleted = false;
   switch (event.type) {
     case 'SetLogged': {
-      const { setId } = event.data;
-      if (!model.ordinals.has(setId)) model.ordinals.set(setId, Math.max(0, ...model.ordinals.values()) + 1);
+      setId = event.data.setId;
+      if (!model.ordinals.has(setId)) {
+        model.maxOrdinal += 1;
+        model.ordinals.set(setId, model.maxOrdinal);
+      }
       model.changedSetIds.add(setId);
       exerciseIds = [event.data.exerciseId];
       break;
@@ -184,6 +261,7 @@ function applyEvent(models: Map<string, WorkoutModel>, recorded: ReadableEvent):
     case 'SetCorrected': {
       const previous = before.sets.find((s) => s.setId === event.data.setId);
       if (previous !== undefined) {
+        setId = previous.setId;
         model.changedSetIds.add(previous.setId);
         exerciseIds = [previous.exerciseId, event.data.exerciseId];
       }
@@ -192,8 +270,16 @@ function applyEvent(models: Map<string, WorkoutModel>, recorded: ReadableEvent):
     case 'SetDeleted': {
       const previous = before.sets.find((s) => s.setId === event.data.setId);
       if (previous !== undefined) {
+        setId = previous.setId;
+        setDeleted = true;
         model.changedSetIds.add(previous.setId);
+        const ordinal = model.ordinals.get(previous.setId);
         model.ordinals.delete(previous.setId);
+        // Deleting the newest set frees its ordinal for the next one, as a reload from the rows would.
+        if (ordinal === model.maxOrdinal) {
+          model.maxOrdinal = 0;
+          for (const o of model.ordinals.values()) model.maxOrdinal = Math.max(model.maxOrdinal, o);
+        }
         exerciseIds = [previous.exerciseId];
       }
       break;
@@ -215,7 +301,7 @@ function applyEvent(models: Map<string, WorkoutModel>, recorded: ReadableEvent):
   model.state = after;
   model.identity = { ...model.identity, revision: recorded.revision, updatedPosition: recorded.position };
   models.set(workoutId, model);
-  return { workoutId, exerciseIds };
+  return { workoutId, exerciseIds, setId, setDeleted };
 }
 
 async function writeWorkouts(trx: Transaction<ReadModelDb>, models: ReadonlyMap<string, WorkoutModel>): Promise<void> {
@@ -256,8 +342,11 @@ async function writeWorkouts(trx: Transaction<ReadModelDb>, models: ReadonlyMap<
   for (const model of models.values()) {
     if (model.changedSetIds.size === 0 || model.state.status === 'none') continue;
     withChangedSets.push(model.identity.workoutId);
+    // One pass over the sets instead of a search per changed set (the last wins, as evolve appends).
+    const current = new Map<string, LoggedSet>();
+    for (const s of model.state.sets) if (model.changedSetIds.has(s.setId)) current.set(s.setId, s);
     for (const setId of model.changedSetIds) {
-      const set = model.state.sets.findLast((s) => s.setId === setId);
+      const set = current.get(setId);
       const ordinal = model.ordinals.get(setId);
       if (set !== undefined && ordinal !== undefined) {
         upserts.push(setRow(model.identity, set, ordinal));
@@ -442,10 +531,19 @@ function sameRecords(current: PersonalRecordRow, next: Insertable<RmPersonalReco
 /**
  * One change per entity an event changed, seq numbered from 0 within the event's position: its
  * workout first, then the personal records it moved (sorted by exercise id). Payloads are the rows
- * after the batch, rendered by PostgreSQL in the same statement.
+ * after the batch, rendered by PostgreSQL in the same statement. A workout change is a delta, so its
+ * size does not grow with the workout: the rm_workouts row, `sets` (the set row the event logged or
+ * corrected, if it still exists after the batch) and `deletedSetIds` (the set the event deleted).
  */
 async function writeFeed(trx: Transaction<ReadModelDb>, perEvent: readonly EventChanges[], changedRecords: ReadonlySet<string>): Promise<FeedChange[]> {
-  const workoutChanges = { subjects: [] as string[], positions: [] as string[], seqs: [] as number[], ids: [] as string[] };
+  const workoutChanges = {
+    subjects: [] as string[],
+    positions: [] as string[],
+    seqs: [] as number[],
+    ids: [] as string[],
+    setIds: [] as (string | null)[],
+    setDeleted: [] as boolean[],
+  };
   const recordChanges = { subjects: [] as string[], positions: [] as string[], seqs: [] as number[], ids: [] as string[] };
   for (const e of perEvent) {
     let seq = 0;
@@ -453,6 +551,8 @@ async function writeFeed(trx: Transaction<ReadModelDb>, perEvent: readonly Event
     workoutChanges.positions.push(e.position);
     workoutChanges.seqs.push(seq++);
     workoutChanges.ids.push(e.workoutId);
+    workoutChanges.setIds.push(e.setId);
+    workoutChanges.setDeleted.push(e.setDeleted);
     for (const key of e.recordKeys) {
       if (!changedRecords.has(key)) continue;
       recordChanges.subjects.push(e.subjectId);
@@ -466,12 +566,15 @@ async function writeFeed(trx: Transaction<ReadModelDb>, perEvent: readonly Event
     const result = await sql<Selectable<RmFeedChangesTable>>`
       INSERT INTO rm_feed_changes (subject_id, position, seq, kind, entity_id, op, payload)
       SELECT c.subject_id, c.position, c.seq, 'workout', w.workout_id::text, 'upsert',
-             to_jsonb(w) || jsonb_build_object('sets', coalesce(
-               (SELECT jsonb_agg(to_jsonb(s) - 'workout_id' - 'tenant_id' - 'subject_id' ORDER BY s.ordinal, s.set_id)
-                  FROM rm_workout_sets s WHERE s.workout_id = w.workout_id), '[]'::jsonb))
-        FROM unnest(${workoutChanges.subjects}::text[], ${workoutChanges.positions}::text[], ${workoutChanges.seqs}::int[], ${workoutChanges.ids}::uuid[])
-             AS c(subject_id, position, seq, workout_id)
+             to_jsonb(w) || jsonb_build_object(
+               'sets', CASE WHEN s.set_id IS NULL THEN '[]'::jsonb
+                            ELSE jsonb_build_array(to_jsonb(s) - 'workout_id' - 'tenant_id' - 'subject_id') END,
+               'deletedSetIds', CASE WHEN c.set_deleted THEN jsonb_build_array(c.set_id) ELSE '[]'::jsonb END)
+        FROM unnest(${workoutChanges.subjects}::text[], ${workoutChanges.positions}::text[], ${workoutChanges.seqs}::int[], ${workoutChanges.ids}::uuid[],
+                    ${workoutChanges.setIds}::uuid[], ${workoutChanges.setDeleted}::bool[])
+             AS c(subject_id, position, seq, workout_id, set_id, set_deleted)
         JOIN rm_workouts w ON w.workout_id = c.workout_id
+        LEFT JOIN rm_workout_sets s ON NOT c.set_deleted AND s.workout_id = c.workout_id AND s.set_id = c.set_id
       RETURNING *`.execute(trx);
     inserted.push(...result.rows);
   }

@@ -3,11 +3,11 @@ import { encodeFeedCursor, type FeedCursor } from '../cursor';
 import type { ReadScope } from '../readScope';
 import {
   personalRecord,
-  workoutDetail,
+  workoutChange,
   type PersonalRecordRepresentation,
   type PersonalRecordRowLike,
-  type WorkoutDetailRepresentation,
-  type WorkoutDetailRowLike,
+  type WorkoutChangeRepresentation,
+  type WorkoutRowLike,
 } from '../workoutRepresentation';
 
 /** One websocket message of the live feed. */
@@ -18,8 +18,12 @@ export interface FeedMessage {
   readonly op: FeedOp;
   /** workoutId for `workout`, exerciseId for `personal_record`. */
   readonly entityId: string;
-  /** The entity after the change, shaped like the REST representation; null when op is `delete`. */
-  readonly payload: WorkoutDetailRepresentation | PersonalRecordRepresentation | null;
+  /**
+   * Shaped like the REST representations; null when op is `delete`. `workout`: the WorkoutSummary
+   * after the change plus the sets it logged or corrected (`sets`) and deleted (`deletedSetIds`).
+   * `personal_record`: the PersonalRecord after the change.
+   */
+  readonly payload: WorkoutChangeRepresentation | PersonalRecordRepresentation | null;
 }
 
 export interface FeedRow {
@@ -35,9 +39,10 @@ function renderPayload(row: FeedRow): FeedMessage['payload'] {
   if (row.op === 'delete' || row.payload === null || typeof row.payload !== 'object') return null;
   switch (row.kind) {
     case 'workout': {
-      const payload = row.payload as WorkoutDetailRowLike & { sets?: unknown };
+      const payload = row.payload as WorkoutRowLike & { sets?: unknown; deletedSetIds?: unknown };
       const sets = Array.isArray(payload.sets) ? (payload.sets as Record<string, unknown>[]) : [];
-      return workoutDetail(payload, sets);
+      const deletedSetIds = Array.isArray(payload.deletedSetIds) ? payload.deletedSetIds.filter((id): id is string => typeof id === 'string') : [];
+      return workoutChange(payload, sets, deletedSetIds);
     }
     case 'personal_record':
       return personalRecord(row.payload as PersonalRecordRowLike);

@@ -112,6 +112,8 @@ export function feedRoutes(
       description:
         'Open a WebSocket (Authorization: Bearer, or Sec-WebSocket-Protocol: bearer, <token> from browsers). ' +
         'The server sends JSON messages {cursor, kind, op, entityId, payload} in order: first every change after `after`, then new ones as they commit. ' +
+        'A `workout` payload is a WorkoutChange (the WorkoutSummary plus only the `sets` the change logged or corrected and the `deletedSetIds`); ' +
+        'a `personal_record` payload is a PersonalRecord, or null when op is `delete`. ' +
         'Reconnect with the last cursor received to resume without gap or duplicate. Closes with 1008 when the token expires.',
       tags: ['feed'],
       querystring: {
