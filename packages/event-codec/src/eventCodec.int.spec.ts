@@ -49,7 +49,7 @@ describe('EventCodec with the PostgreSQL store and local key store', () => {
         notes,
       },
       metadata: { tenantId: 'tenant-a', subjectId, actor: { sub: subjectId, role: 'client' }, source: { kind: 'manual' }, correlationId: randomUUID() },
-    } as EventEnvelope;
+    };
   }
 
   it('stores health data encrypted from the first append and reads it back decrypted', async () => {

@@ -35,8 +35,8 @@ export class EventCodec {
       eventId: envelope.eventId,
       type,
       schemaVersion,
-      data: sealed.data as JsonObject,
-      metadata: stripUndefined(metadata as unknown as Record<string, unknown>) as JsonObject,
+      data: sealed.data,
+      metadata: stripUndefined(metadata) as JsonObject,
       contentDigest: sealed.contentDigest,
     };
   }
@@ -60,7 +60,7 @@ export class EventCodec {
         recordedAt: recorded.recordedAt,
         data,
         metadata,
-      } as DecodedEvent;
+      };
     } catch (error) {
       if (error instanceof SubjectKeyDestroyedError) {
         return {
