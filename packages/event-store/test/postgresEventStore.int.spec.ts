@@ -33,7 +33,7 @@ describe('PostgreSQL event store under a long-running transaction', () => {
     await held.query('BEGIN');
     const heldStream = stream('held');
     const heldEvent = newEvent('Held');
-    await held.query('SELECT * FROM es_append($1::jsonb, $2::jsonb)', [
+    await held.query('SELECT * FROM es_append($1::jsonb, $2::jsonb, true)', [
       JSON.stringify([{ s: heldStream, e: -2, n: 1, o: 1 }]),
       JSON.stringify([{ i: heldEvent.eventId, t: heldEvent.type, v: 1, d: heldEvent.data, m: heldEvent.metadata, h: 'held' }]),
     ]);

@@ -215,17 +215,25 @@ export class PostgresEventStore implements EventStore {
       });
     }
     let rows: AppendRow[];
+    // Optimistic first: no per-event probe of the event-id index. A re-sent id then trips the
+    // unique constraint, and the batch goes again with the probe on (duplicate / conflict / new).
+    let checkDuplicates = false;
     for (let attempt = 0; ; attempt++) {
       try {
         const result = await this.pool.query<AppendRow>({
-          text: 'SELECT * FROM es_append($1::jsonb, $2::jsonb)',
-          values: [JSON.stringify(appends), JSON.stringify(events)],
+          text: 'SELECT * FROM es_append($1::jsonb, $2::jsonb, $3::boolean)',
+          values: [JSON.stringify(appends), JSON.stringify(events), checkDuplicates],
           types: TYPES,
         });
         rows = result.rows;
         break;
       } catch (error) {
-        const code = (error as { code?: string }).code;
+        const code = (error as { code?: string; constraint?: string }).code;
+        if (code === '23505' && !checkDuplicates) {
+          checkDuplicates = true;
+          attempt--;
+          continue;
+        }
         if (code !== undefined && RETRYABLE.has(code) && attempt < MAX_RETRIES) {
           await sleep(2 ** attempt * 5 * Math.random());
           continue;
