@@ -28,3 +28,17 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
   const bKeys = Object.keys(bo).filter((k) => bo[k] !== undefined);
   return aKeys.length === bKeys.length && aKeys.every((k) => Object.hasOwn(bo, k) && jsonEqual(ao[k], bo[k]));
 }
+
+/**
+ * `value` with every -0 replaced by 0, recursing into plain objects and arrays (Dates and other
+ * instances are left alone). JSON cannot carry -0, so an event decided from a -0 would differ from
+ * the same event read back from the store.
+ */
+export function withoutNegativeZero<T>(value: T): T {
+  if (typeof value === 'number') return (Object.is(value, -0) ? 0 : value) as T;
+  if (Array.isArray(value)) return value.map((v: unknown) => withoutNegativeZero(v)) as T;
+  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutNegativeZero(v)])) as T;
+  }
+  return value;
+}

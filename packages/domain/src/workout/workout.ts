@@ -1,6 +1,6 @@
 import type { Decider } from '../decider';
 import { DomainError } from '../errors';
-import { jsonEqual } from '../json';
+import { jsonEqual, withoutNegativeZero } from '../json';
 import { DISTANCE_UNITS, MASS_UNITS, toKg, toMetres } from '../units/units';
 import type { ObjectValidator } from '../validation/validator';
 import type { CloneWorkout, WorkoutCommand, SetInput } from './commands';
@@ -148,7 +148,8 @@ function instantAnyTime(date: Date, field: string): string {
   return date.toISOString();
 }
 
-export function decide(command: WorkoutCommand, state: WorkoutState): WorkoutEvent[] {
+export function decide(given: WorkoutCommand, state: WorkoutState): WorkoutEvent[] {
+  const command = { ...given, data: withoutNegativeZero(given.data) } as WorkoutCommand;
   const { now } = command.metadata;
   const { workoutId } = command.data;
   if (state.status !== 'none' && state.workoutId !== workoutId) {

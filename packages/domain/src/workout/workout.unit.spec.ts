@@ -537,6 +537,13 @@ describe('invariants', () => {
     { requiredKeys: ['exerciseId'] },
   );
 
+  it('records a load of -0 kg as 0 kg (JSON cannot carry -0: the stored event must equal the decided one)', () => {
+    const state = inProgress.reduce(evolve, initialState());
+    const [event] = decide(logSet({ exerciseId: '0189c0de-1111-7222-8333-444455556666', load: { value: -0, unit: 'kg' }, durationS: 0 }), state);
+    expect(Object.is((event?.data as { loadKg?: number }).loadKg, 0)).toBe(true);
+    expect(Object.is((event?.data as { load?: { value: number } }).load?.value, 0)).toBe(true);
+  });
+
   it('every event decide emits is valid current data for the registry and survives a JSON round trip', () => {
     const state = inProgress.reduce(evolve, initialState());
     fc.assert(
