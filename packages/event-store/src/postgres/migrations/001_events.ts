@@ -40,8 +40,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   // expected-revision check does not affect the others in the batch.
   // p_appends: [{s: stream, e: expected (>=0 exact, -1 no-stream, -2 any, -3 stream-exists), n: event count, o: first event ordinal (1-based)}]
   // p_events:  [{i: event id, t: type, v: schema version, d: data, m: metadata, h: content digest}]
+  // p_check_duplicates: probe the event-id index for re-sent ids. Re-sent ids are rare (client
+  // retries), so callers first write without the probe; a re-used id then fails the unique
+  // constraint and the batch goes again with it on, sorting each append into duplicate / conflict / new.
   await sql`
-    CREATE FUNCTION es_append(p_appends jsonb, p_events jsonb)
+    CREATE FUNCTION es_append(p_appends jsonb, p_events jsonb, p_check_duplicates boolean)
     RETURNS TABLE (idx integer, status text, actual bigint, last_revision bigint, tx text, seq bigint)
     LANGUAGE plpgsql AS $fn$
     DECLARE
@@ -83,8 +86,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
         FROM (SELECT s.stream_id, s.revision, s.deleted FROM es_streams s WHERE s.stream_id = ANY (v_streams) ORDER BY s.stream_id FOR UPDATE) q;
       n_streams := coalesce(array_length(st_ids, 1), 0);
 
-      SELECT EXISTS (SELECT 1 FROM es_events e WHERE e.event_id IN (SELECT (x->>'i')::uuid FROM jsonb_array_elements(p_events) x))
-        INTO any_dups;
+      IF p_check_duplicates THEN
+        SELECT EXISTS (SELECT 1 FROM es_events e WHERE e.event_id IN (SELECT (x->>'i')::uuid FROM jsonb_array_elements(p_events) x))
+          INTO any_dups;
+      ELSE
+        any_dups := false;
+      END IF;
 
       FOR a IN SELECT t.s, t.e, t.n, t.o, (t.ord - 1)::integer AS i
                  FROM ROWS FROM (jsonb_to_recordset(p_appends) AS (s text, e bigint, n integer, o integer)) WITH ORDINALITY AS t(s, e, n, o, ord)
@@ -169,7 +176,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  await sql`DROP FUNCTION IF EXISTS es_append(jsonb, jsonb)`.execute(db);
+  await sql`DROP FUNCTION IF EXISTS es_append(jsonb, jsonb, boolean)`.execute(db);
   await sql`DROP TABLE IF EXISTS es_events`.execute(db);
   await sql`DROP TABLE IF EXISTS es_streams`.execute(db);
 }
