@@ -1,3 +1,4 @@
+import { problemType } from '@fitledger/http/problem';
 /**
  * Stable codes of authentication failures. Messages name the rule that failed, never the token or
  * any claim value (tokens and subject ids must not reach logs through error messages).
@@ -72,7 +73,7 @@ export class AuthenticationError extends Error {
   /** RFC 9457 problem details, shaped like every other FitLedger problem. */
   toProblem(): AuthenticationProblem {
     return {
-      type: `https://fitledger.dev/problems/${this.code.toLowerCase().replaceAll('_', '-')}`,
+      type: problemType(this.code),
       title: this.title,
       status: this.status,
       detail: this.message,

@@ -1,4 +1,4 @@
 export { createService, sendProblem } from './createService';
 export type { ErrorMapper, ServiceOptions } from './createService';
-export { HttpProblem, PROBLEM_CONTENT_TYPE, problemSchema } from './problem';
+export { HttpProblem, PROBLEM_CONTENT_TYPE, problemSchema, problemType } from './problem';
 export type { Problem } from './problem';

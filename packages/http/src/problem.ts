@@ -13,6 +13,11 @@ export interface Problem {
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
 
+/** The problem `type` URI of a stable error code (`TOKEN_EXPIRED` → …/problems/token-expired). */
+export function problemType(code: string): string {
+  return `https://fitledger.dev/problems/${code.toLowerCase().replaceAll('_', '-')}`;
+}
+
 /** An error that already knows its HTTP answer. Throw it from handlers; the error handler renders it. */
 export class HttpProblem extends Error {
   constructor(
@@ -29,7 +34,7 @@ export class HttpProblem extends Error {
 
   toProblem(): Problem {
     return {
-      type: `https://fitledger.dev/problems/${this.code.toLowerCase().replaceAll('_', '-')}`,
+      type: problemType(this.code),
       title: this.title,
       status: this.status,
       detail: this.message,
