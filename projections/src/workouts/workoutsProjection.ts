@@ -138,11 +138,17 @@ export function workoutsProjection(options: { logger?: ProjectionLogger } = {}):
  * its revision and position equal those of the stored row (the projection is the only writer, and a
  * rolled-back batch leaves the row behind the model), so a stale entry is simply read again.
  */
+const MODEL_CACHE_ENABLED = false;
+
 class ModelCache {
   private readonly models = new Map<string, WorkoutModel>();
   constructor(private readonly capacity: number) {}
 
   get(row: WorkoutRow): WorkoutModel | undefined {
+    // Disabled: under load the read models diverged from personalRecords() over all sets with the
+    // cache on (never with it off). Models are mutated in place while a batch is applied, so a batch
+    // that fails and is retried may start from a half-applied model. Re-enable once that is fixed.
+    if (!MODEL_CACHE_ENABLED) return undefined;
     const model = this.models.get(row.workout_id);
     if (model === undefined) return undefined;
     if (model.identity.revision !== Number(row.revision) || model.identity.updatedPosition !== row.updated_position) {
