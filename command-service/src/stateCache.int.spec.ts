@@ -6,8 +6,9 @@ import { startCommandServiceTestEnv, type CommandServiceTestEnv } from './testin
 
 const EXERCISE = '0190f5a2-7c1e-7b3a-9d4e-5f6a7b8c9d0e';
 
-// Commands fold a workout once and then read only newer events. Another instance writing the same
-// stream must never be overlooked: the cached state is always topped up from the store.
+// Commands fold a workout once and then trust the cached state: the append's expected revision
+// proves it current. Another instance writing the same stream must never be overlooked: a stale
+// state fails the append (or any check decided on it) and the command is re-decided on a fresh read.
 describe('folded workout cache shared by nothing but the store', () => {
   let env: CommandServiceTestEnv;
   let other: ReturnType<typeof buildApp>;
@@ -55,5 +56,35 @@ describe('folded workout cache shared by nothing but the store', () => {
     expect(current.statusCode).toBe(200);
     const events = await env.readWorkout(workoutId);
     expect(events.map((e) => e.type)).toEqual(['WorkoutStarted', 'SetLogged', 'SetLogged', 'SetCorrected', 'WorkoutCompleted']);
+  });
+
+  it('appends after, never over, sets logged by another instance, and answers with the real revision', async () => {
+    const created = await env.inject('POST', '/api/v1/workouts', { token: env.tokens.alice, body: { start: true } });
+    const workoutId = created.json<{ workoutId: string }>().workoutId;
+    const log = (app: 'env' | 'other', reps: number) =>
+      app === 'env'
+        ? env.inject('POST', `/api/v1/workouts/${workoutId}/sets`, { token: env.tokens.alice, body: { set: { exerciseId: EXERCISE, reps } } })
+        : other.inject({
+            method: 'POST',
+            url: `/api/v1/workouts/${workoutId}/sets`,
+            headers: { authorization: `Bearer ${env.tokens.alice}`, 'content-type': 'application/json' },
+            payload: JSON.stringify({ set: { exerciseId: EXERCISE, reps } }),
+          });
+    expect((await log('env', 1)).json<{ revision: number }>().revision).toBe(1);
+    expect((await log('other', 2)).json<{ revision: number }>().revision).toBe(2);
+    expect((await log('other', 3)).json<{ revision: number }>().revision).toBe(3);
+    // env's cached state still says revision 1.
+    const late = await log('env', 4);
+    expect(late.statusCode).toBe(201);
+    expect(late.json<{ revision: number }>().revision).toBe(4);
+    // If-Match against what env last saw (1) is refused; against the store's revision it passes.
+    const stale = await env.inject('POST', `/api/v1/workouts/${workoutId}/sets`, { token: env.tokens.alice, body: { set: { exerciseId: EXERCISE, reps: 5 } }, headers: { 'if-match': '"1"' } });
+    expect(stale.statusCode).toBe(412);
+    expect((await log('other', 6)).statusCode).toBe(201);
+    const guarded = await env.inject('POST', `/api/v1/workouts/${workoutId}/sets`, { token: env.tokens.alice, body: { set: { exerciseId: EXERCISE, reps: 7 } }, headers: { 'if-match': '"5"' } });
+    expect(guarded.statusCode).toBe(201);
+    expect(guarded.json<{ revision: number }>().revision).toBe(6);
+    const events = await env.readWorkout(workoutId);
+    expect(events.filter((e) => e.type === 'SetLogged').map((e) => (e.data as { reps: number }).reps)).toEqual([1, 2, 3, 4, 6, 7]);
   });
 });

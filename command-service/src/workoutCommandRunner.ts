@@ -126,25 +126,29 @@ export function createWorkoutCommandRunner(deps: RunnerDeps) {
   const cache = new LRUCache<string, CachedWorkout>({ max: deps.stateCache?.maxStreams ?? 10_000, ttl: deps.stateCache?.ttlMs ?? 600_000 });
 
   /**
-   * The stream folded to its last revision. From the cache only the newer events are read and
-   * decoded, so long workouts stay cheap; `fullHistory` also returns every recorded event (needed
-   * to recognise a retried Idempotency-Key).
+   * How a command reads its stream: `trusted` answers from the cache without a round trip (the
+   * append's expected revision then proves the cached state current, and every refusal is re-checked
+   * on a fresh read); `current` tops the cached state up with the newer events; `full` reads and
+   * returns every recorded event (needed to recognise a retried Idempotency-Key).
    */
-  async function load(streamId: string, fullHistory: boolean): Promise<CachedWorkout & { recorded?: readonly RecordedEvent[] }> {
-    const cached = fullHistory ? undefined : cache.get(streamId);
+  type LoadMode = 'trusted' | 'current' | 'full';
+
+  async function load(streamId: string, mode: LoadMode): Promise<CachedWorkout & { recorded?: readonly RecordedEvent[]; fromCache: boolean }> {
+    const cached = mode === 'full' ? undefined : cache.get(streamId);
+    if (cached && mode === 'trusted') return { ...cached, fromCache: true };
     if (cached) {
       const newer = await deps.store.readStream(streamId, { fromRevision: cached.revision + 1 });
-      if (newer.length === 0) return cached;
+      if (newer.length === 0) return { ...cached, fromCache: false };
       if (newer[0]?.revision === cached.revision + 1) {
         const folded = { revision: (newer.at(-1) as RecordedEvent).revision, position: (newer.at(-1) as RecordedEvent).position, state: await fold(newer, cached.state), owner: cached.owner };
         cache.set(streamId, folded);
-        return folded;
+        return { ...folded, fromCache: false };
       }
     }
     const recorded = await deps.store.readStream(streamId);
     const folded = { revision: recorded.at(-1)?.revision ?? -1, position: recorded.at(-1)?.position ?? START, state: await fold(recorded), owner: ownerOf(recorded) };
     if (recorded.length > 0) cache.set(streamId, folded);
-    return { ...folded, recorded };
+    return { ...folded, recorded, fromCache: false };
   }
 
   async function fold(recorded: readonly RecordedEvent[], from: WorkoutState = initialState()): Promise<WorkoutState> {
@@ -183,7 +187,7 @@ export function createWorkoutCommandRunner(deps: RunnerDeps) {
 
   /** Loads a workout the caller may change (e.g. a clone source), with If-Match checked against it. */
   async function loadForChange(ctx: CommandContext, workoutId: string, checkIfMatch: boolean): Promise<LoadedWorkout> {
-    const loaded = await load(workoutStreamId(workoutId), false);
+    const loaded = await load(workoutStreamId(workoutId), 'current');
     authorise(ctx, 'change', loaded.owner, fieldLocator());
     if (checkIfMatch && ctx.ifMatch !== undefined && !ifMatchSatisfied(ctx.ifMatch, loaded.revision)) throw preconditionFailed();
     return { state: loaded.state, revision: loaded.revision };
@@ -193,38 +197,52 @@ export function createWorkoutCommandRunner(deps: RunnerDeps) {
     const streamId = workoutStreamId(spec.workoutId);
     const locate = spec.locate ?? fieldLocator();
     let idempotencyConflict = false;
-    for (let attempt = 1; ; attempt++) {
-      const loaded = await load(streamId, ctx.idempotency !== undefined);
-      const owner = authorise(ctx, spec.action, loaded.owner, locate);
-      const revision = loaded.revision;
-
-      if (ctx.idempotency !== undefined) {
-        const prior = priorOutcome(loaded.recorded ?? [], ctx.idempotency);
-        if (prior !== undefined) return prior;
-        // The key's event ids exist, but not in this stream: the key was used for another workout.
-        if (idempotencyConflict) throw idempotencyKeyReused();
-      }
-      if (spec.ifMatchTarget && ctx.ifMatch !== undefined && !ifMatchSatisfied(ctx.ifMatch, revision)) throw preconditionFailed();
-
-      const state = loaded.state;
-      const metadata: CommandMetadata = {
-        now: ctx.now,
-        actor: { sub: ctx.identity.sub, role: ctx.identity.role },
-        tenantId: owner.tenantId,
-        subjectId: owner.subjectId,
-        commandId: ctx.commandId,
-        correlationId: ctx.correlationId,
-        ...(ctx.traceparent === undefined ? {} : { traceparent: ctx.traceparent }),
+    // Without an Idempotency-Key the cached state is trusted first: a stale one cannot append (the
+    // expected revision no longer matches) and any refusal decided on it is re-decided on a fresh read.
+    let trustCache = ctx.idempotency === undefined;
+    for (let attempt = 1; ; ) {
+      const loaded = await load(streamId, ctx.idempotency !== undefined ? 'full' : trustCache ? 'trusted' : 'current');
+      const recheck = (): boolean => {
+        if (!loaded.fromCache) return false;
+        trustCache = false;
+        return true;
       };
+      let owner: { subjectId: string; tenantId: string };
       let events: WorkoutEvent[];
+      let metadata: CommandMetadata;
       try {
-        events = decide(await spec.command(metadata, state), state);
+        owner = authorise(ctx, spec.action, loaded.owner, locate);
+        if (ctx.idempotency !== undefined) {
+          const prior = priorOutcome(loaded.recorded ?? [], ctx.idempotency);
+          if (prior !== undefined) return prior;
+          // The key's event ids exist, but not in this stream: the key was used for another workout.
+          if (idempotencyConflict) throw idempotencyKeyReused();
+        }
+        if (spec.ifMatchTarget && ctx.ifMatch !== undefined && !ifMatchSatisfied(ctx.ifMatch, loaded.revision)) throw preconditionFailed();
+        metadata = {
+          now: ctx.now,
+          actor: { sub: ctx.identity.sub, role: ctx.identity.role },
+          tenantId: owner.tenantId,
+          subjectId: owner.subjectId,
+          commandId: ctx.commandId,
+          correlationId: ctx.correlationId,
+          ...(ctx.traceparent === undefined ? {} : { traceparent: ctx.traceparent }),
+        };
+        try {
+          events = decide(await spec.command(metadata, loaded.state), loaded.state);
+        } catch (error) {
+          if (error instanceof DomainError) throw domainProblem(error, locate);
+          throw error;
+        }
       } catch (error) {
-        if (error instanceof DomainError) throw domainProblem(error, locate);
+        if (recheck()) continue;
         throw error;
       }
       // Nothing to record (a retried set log with the same id and values, a set already deleted...).
-      if (events.length === 0) return { revision, position: loaded.position };
+      if (events.length === 0) {
+        if (recheck()) continue;
+        return { revision: loaded.revision, position: loaded.position };
+      }
 
       const envelopes = envelopeEvents(events, {
         streamId,
@@ -235,17 +253,20 @@ export function createWorkoutCommandRunner(deps: RunnerDeps) {
       });
       const encoded = await deps.codec.encodeAll(envelopes);
       try {
-        const appended = await deps.store.appendToStream(streamId, encoded, { expectedRevision: revision < 0 ? 'no-stream' : revision });
+        const appended = await deps.store.appendToStream(streamId, encoded, { expectedRevision: loaded.revision < 0 ? 'no-stream' : loaded.revision });
         if (!appended.duplicate) {
-          const after = events.reduce<WorkoutState>((st, e) => evolve(st, e), state);
+          const after = events.reduce<WorkoutState>((st, e) => evolve(st, e), loaded.state);
           cache.set(streamId, { revision: appended.nextExpectedRevision, position: appended.position, state: after, owner: loaded.owner ?? { subjectId: owner.subjectId, tenantId: owner.tenantId } });
         }
         return { revision: appended.nextExpectedRevision, position: appended.position };
       } catch (error) {
         if (error instanceof WrongExpectedRevisionError) {
           cache.delete(streamId);
+          trustCache = false;
+          // A stale cache is not the caller's conflict: only races seen on a fresh read count.
+          if (loaded.fromCache) continue;
           if (ctx.ifMatch !== undefined && spec.ifMatchTarget) throw preconditionFailed();
-          if (attempt >= MAX_ATTEMPTS) throw concurrentModification();
+          if (++attempt > MAX_ATTEMPTS) throw concurrentModification();
           continue;
         }
         if (error instanceof IdempotencyConflictError && !idempotencyConflict) {
