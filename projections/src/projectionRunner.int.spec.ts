@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { SetInput, WorkoutCommand } from '@fitledger/domain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProjectionRunner, type Projection } from './projectionRunner';
-import { WorkoutWriter, dumpReadModels, projectionsTestEnv, waitForCheckpoint, type ProjectionsTestEnv } from './testing/projectionsTestEnv';
+import { WorkoutWriter, dumpReadModels, lastCommittedPosition, projectionsTestEnv, waitForCheckpoint, type ProjectionsTestEnv } from './testing/projectionsTestEnv';
 import { WORKOUTS_PROJECTION, workoutsProjection } from './workouts/workoutsProjection';
 
 const CHILD = fileURLToPath(new URL('./testing/runProjectionsChild.ts', import.meta.url));
@@ -143,7 +143,7 @@ describe('projection runner', () => {
 
   it('ends with read models equal to a full rebuild after being killed with SIGKILL many times mid-batch', async () => {
     await writeWorkload(env, 160, 20250106);
-    const head = await env.store.headPosition();
+    const head = await lastCommittedPosition(env.pool);
     const eventCount = (await env.pool.query<{ n: string }>('SELECT count(*) AS n FROM es_events')).rows[0]?.n;
     expect(Number(eventCount)).toBeGreaterThan(2_000);
 
@@ -182,7 +182,7 @@ describe('projection runner', () => {
     second.start();
     try {
       await writeWorkload(env, 20, 7);
-      await waitForCheckpoint(env.db, WORKOUTS_PROJECTION, await env.store.headPosition());
+      await waitForCheckpoint(env.db, WORKOUTS_PROJECTION, await lastCommittedPosition(env.pool));
     } finally {
       await Promise.all([first.stop(), second.stop()]);
     }

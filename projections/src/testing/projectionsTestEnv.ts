@@ -13,7 +13,7 @@ import {
   type WorkoutState,
 } from '@fitledger/domain';
 import { EventCodec } from '@fitledger/event-codec';
-import { PostgresEventStore, migrateEventStore, type Position } from '@fitledger/event-store';
+import { PostgresEventStore, START, encodePgPosition, migrateEventStore, type Position } from '@fitledger/event-store';
 import { testDatabase } from '@fitledger/testing/vitest';
 import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
@@ -107,6 +107,17 @@ export class WorkoutWriter {
     this.streams.set(workoutId, { state: events.reduce(evolve, stream.state), revision: result.nextExpectedRevision });
     return result.position;
   }
+}
+
+/**
+ * Position of the newest committed event. Not `store.headPosition()`: that one stops below the
+ * oldest transaction still running anywhere (the delivery horizon), and the projection runner's own
+ * read-model transaction is one, so a test waiting for it could look before its last write is applied.
+ */
+export async function lastCommittedPosition(pool: pg.Pool): Promise<Position> {
+  const result = await pool.query<{ tx: string; seq: string }>('SELECT transaction_id::text AS tx, seq::text AS seq FROM es_events ORDER BY transaction_id DESC, seq DESC LIMIT 1');
+  const row = result.rows[0];
+  return row ? encodePgPosition(row.tx, row.seq) : START;
 }
 
 /** Polls the projection's checkpoint until it reaches `position` (bounded: fails after `timeoutMs`). */

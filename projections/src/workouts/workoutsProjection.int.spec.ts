@@ -5,7 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProjectionRunner, type CommittedBatch } from '../projectionRunner';
 import type { FeedChange } from '../readModelDb';
-import { WorkoutWriter, dumpReadModels, projectionsTestEnv, waitForCheckpoint, type ProjectionsTestEnv } from '../testing/projectionsTestEnv';
+import { WorkoutWriter, dumpReadModels, projectionsTestEnv, waitForCheckpoint, type ProjectionsTestEnv, lastCommittedPosition } from '../testing/projectionsTestEnv';
 import { WORKOUTS_PROJECTION, workoutsProjection } from './workoutsProjection';
 
 const SQUAT = '0189c0de-1111-7222-8333-444455556666';
@@ -46,7 +46,7 @@ describe('workouts projection', () => {
     let last: Position | undefined;
     for (const command of commands) last = (await writer.execute(who, command)) ?? last;
     if (last === undefined) throw new Error('no events written');
-    await waitForCheckpoint(env.db, WORKOUTS_PROJECTION, await env.store.headPosition());
+    await waitForCheckpoint(env.db, WORKOUTS_PROJECTION, await lastCommittedPosition(env.pool));
     return last;
   }
 

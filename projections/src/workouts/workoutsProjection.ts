@@ -123,12 +123,19 @@ export function workoutsProjection(options: { logger?: ProjectionLogger } = {}):
         });
       }
 
-      // Cached before the writes: if the transaction rolls back, the rows keep their old revision
-      // and position, the cached models no longer match them and are read again.
-      for (const model of models.values()) if (model.state.status !== 'none') cache.set(model);
-      await writeWorkouts(trx, models);
-      const changedRecords = await writePersonalRecords(trx, touches);
-      return writeFeed(trx, perEvent, changedRecords);
+      try {
+        await writeWorkouts(trx, models);
+        const changedRecords = await writePersonalRecords(trx, touches);
+        const feed = await writeFeed(trx, perEvent, changedRecords);
+        // Snapshots, not the batch's working models: nothing a later batch does can reach a cached
+        // entry. Should this transaction still roll back, the rows keep their old revision and
+        // position, the entries no longer match them and are read again.
+        for (const model of models.values()) if (model.state.status !== 'none') cache.set(snapshot(model));
+        return feed;
+      } catch (error) {
+        cache.clear();
+        throw error;
+      }
     },
   };
 }
@@ -138,24 +145,22 @@ export function workoutsProjection(options: { logger?: ProjectionLogger } = {}):
  * its revision and position equal those of the stored row (the projection is the only writer, and a
  * rolled-back batch leaves the row behind the model), so a stale entry is simply read again.
  */
-const MODEL_CACHE_ENABLED = false;
-
 class ModelCache {
   private readonly models = new Map<string, WorkoutModel>();
   constructor(private readonly capacity: number) {}
 
   get(row: WorkoutRow): WorkoutModel | undefined {
-    // Disabled: under load the read models diverged from personalRecords() over all sets with the
-    // cache on (never with it off). Models are mutated in place while a batch is applied, so a batch
-    // that fails and is retried may start from a half-applied model. Re-enable once that is fixed.
-    if (!MODEL_CACHE_ENABLED) return undefined;
     const model = this.models.get(row.workout_id);
     if (model === undefined) return undefined;
     if (model.identity.revision !== Number(row.revision) || model.identity.updatedPosition !== row.updated_position) {
       this.models.delete(row.workout_id);
       return undefined;
     }
-    return model;
+    return snapshot(model);
+  }
+
+  clear(): void {
+    this.models.clear();
   }
 
   /** Least recently used models go first when full. */
@@ -169,6 +174,11 @@ class ModelCache {
   }
 }
 
+/** A model no one else holds: the batch works on its own copy of the mutable parts (the state itself is immutable). */
+function snapshot(model: WorkoutModel): WorkoutModel {
+  return { identity: model.identity, state: model.state, ordinals: new Map(model.ordinals), maxOrdinal: model.maxOrdinal, changedSetIds: new Set() };
+}
+
 /** Models of the workouts the events touch: from the cache when current, otherwise from the rows (and only then their sets). */
 async function loadModels(trx: Transaction<ReadModelDb>, events: readonly ReadableEvent[], cache: ModelCache): Promise<Map<string, WorkoutModel>> {
   const ids = [...new Set(events.map((e) => workoutIdOf(e)))];
@@ -180,7 +190,6 @@ async function loadModels(trx: Transaction<ReadModelDb>, events: readonly Readab
     if (cached === undefined) {
       misses.push(row);
     } else {
-      cached.changedSetIds.clear();
       models.set(row.workout_id, cached);
     }
   }
