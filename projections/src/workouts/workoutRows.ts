@@ -73,8 +73,8 @@ export function exerciseIdsOf(state: WorkoutState): string[] {
   return [...new Set([...state.sets.map((s) => s.exerciseId), ...state.plannedSets.map((s) => s.exerciseId)])];
 }
 
-/** The row without total_volume_kg, which is summed in SQL over the stored sets (exact decimal arithmetic). */
-export function workoutRow(identity: WorkoutIdentity, state: WorkoutState): Insertable<RmWorkoutsTable> {
+/** The row; total_volume_kg is the exact decimal sum kept by the projection (see VolumeSum). */
+export function workoutRow(identity: WorkoutIdentity, state: WorkoutState, totalVolumeKg: string): Insertable<RmWorkoutsTable> {
   const status = state.status;
   if (status === 'none') throw new Error('a workout that does not exist has no row');
   return {
@@ -98,6 +98,7 @@ export function workoutRow(identity: WorkoutIdentity, state: WorkoutState): Inse
     source_workout_id: orNull(state.sourceWorkoutId),
     planned_sets: JSON.stringify(state.plannedSets),
     first_recorded_at: identity.firstRecordedAt,
+    total_volume_kg: totalVolumeKg,
   };
 }
 
@@ -127,4 +128,92 @@ export function setRow(identity: WorkoutIdentity, set: LoggedSet, ordinal: numbe
     tenant_id: identity.tenantId,
     subject_id: identity.subjectId,
   };
+}
+
+/** An exact decimal: `digits` × 10^-`scale`, as PostgreSQL's numeric holds it (scale = display scale). */
+interface Decimal {
+  readonly digits: bigint;
+  readonly scale: number;
+}
+
+const pow10 = (n: number): bigint => 10n ** BigInt(n);
+
+/** The numeric PostgreSQL stores for a JS number sent as a parameter (node-postgres sends String(n)). */
+export function decimalOf(value: number): Decimal {
+  const match = /^(-?)(\d+)(?:\.(\d+))?(?:e([+-]\d+))?$/.exec(String(value));
+  if (match === null) throw new RangeError(`not a finite number: ${value}`);
+  const [, sign = '', int = '', frac = '', exp = '0'] = match;
+  let digits = int + frac;
+  let scale = frac.length - Number(exp);
+  if (scale < 0) {
+    digits += '0'.repeat(-scale);
+    scale = 0;
+  }
+  return { digits: BigInt(sign + digits), scale };
+}
+
+/**
+ * Volume load of a workout, Σ load_kg × reps over working sets (warm-ups and sets without load or
+ * reps excluded), kept per set so a batch updates it by its changed sets only. Rendered exactly as
+ * PostgreSQL renders `coalesce(sum(load_kg * reps), 0)` over the stored sets: numeric products keep
+ * the load's scale, the sum the largest scale of its terms, and no terms give 0.
+ */
+export class VolumeSum {
+  private readonly terms = new Map<string, Decimal>();
+  private readonly scaleCounts = new Map<number, number>();
+  /** Σ of the terms at `scale` (never less than any term's scale). */
+  private total = 0n;
+  private scale = 0;
+
+  static of(sets: readonly LoggedSet[]): VolumeSum {
+    const sum = new VolumeSum();
+    for (const set of sets) sum.set(set.setId, set);
+    return sum;
+  }
+
+  /** An independent copy (the projection's model cache hands out copies). */
+  clone(): VolumeSum {
+    const copy = new VolumeSum();
+    for (const [k, v] of this.terms) copy.terms.set(k, v);
+    for (const [k, v] of this.scaleCounts) copy.scaleCounts.set(k, v);
+    copy.total = this.total;
+    copy.scale = this.scale;
+    return copy;
+  }
+
+  /** Replaces the set's term (undefined: the set is gone). */
+  set(setId: string, set: LoggedSet | undefined): void {
+    const old = this.terms.get(setId);
+    if (old !== undefined) {
+      this.terms.delete(setId);
+      this.total -= old.digits * pow10(this.scale - old.scale);
+      const n = (this.scaleCounts.get(old.scale) ?? 0) - 1;
+      if (n === 0) this.scaleCounts.delete(old.scale);
+      else this.scaleCounts.set(old.scale, n);
+    }
+    if (set === undefined || set.warmUp || set.loadKg === undefined || set.reps === undefined) return;
+    const load = decimalOf(set.loadKg);
+    const term = { digits: load.digits * BigInt(set.reps), scale: load.scale };
+    if (term.scale > this.scale) {
+      this.total *= pow10(term.scale - this.scale);
+      this.scale = term.scale;
+    }
+    this.terms.set(setId, term);
+    this.total += term.digits * pow10(this.scale - term.scale);
+    this.scaleCounts.set(term.scale, (this.scaleCounts.get(term.scale) ?? 0) + 1);
+  }
+
+  toString(): string {
+    if (this.terms.size === 0) return '0';
+    let scale = 0;
+    for (const s of this.scaleCounts.keys()) scale = Math.max(scale, s);
+    const value = this.total / pow10(this.scale - scale);
+    const negative = value < 0n;
+    let digits = (negative ? -value : value).toString();
+    if (scale > 0) {
+      digits = digits.padStart(scale + 1, '0');
+      digits = `${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
+    }
+    return negative ? `-${digits}` : digits;
+  }
 }

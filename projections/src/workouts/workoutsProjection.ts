@@ -12,8 +12,8 @@ import {
 import { canonicalJson, type JsonValue } from '@fitledger/event-store';
 import { sql, type Insertable, type Selectable, type Transaction } from 'kysely';
 import type { Projection, ProjectionLogger, ReadableEvent } from '../projectionRunner';
-import type { FeedChange, ReadModelDb, RmFeedChangesTable, RmPersonalRecordsTable } from '../readModelDb';
-import { setRow, stateFromRows, workoutRow, type WorkoutIdentity, type WorkoutRow, type WorkoutSetRow } from './workoutRows';
+import type { FeedChange, ReadModelDb, RmFeedChangesTable, RmPersonalRecordsTable, RmWorkoutSetsTable } from '../readModelDb';
+import { setRow, stateFromRows, VolumeSum, workoutRow, type WorkoutIdentity, type WorkoutRow, type WorkoutSetRow } from './workoutRows';
 
 export const WORKOUTS_PROJECTION = 'workouts';
 
@@ -34,6 +34,9 @@ const CHUNK = 1_000;
 /** Workout models kept between batches, so a batch does not re-read every set of the workouts it touches. */
 const MODEL_CACHE_SIZE = 10_000;
 
+/** Set → workout entries kept for candidate personal-record holders. */
+const HOLDER_CACHE_SIZE = 100_000;
+
 interface WorkoutModel {
   identity: WorkoutIdentity;
   state: WorkoutState;
@@ -43,6 +46,8 @@ interface WorkoutModel {
   maxOrdinal: number;
   /** Sets logged, corrected or deleted in this batch. */
   readonly changedSetIds: Set<string>;
+  /** total_volume_kg over the current sets, updated by the changed sets when the batch is written. */
+  readonly volume: VolumeSum;
 }
 
 interface PersonalRecordTouch {
@@ -51,6 +56,12 @@ interface PersonalRecordTouch {
   /** Tenant and position of the last event of the batch that touched it. */
   tenantId: string;
   position: string;
+  /**
+   * Sets the batch newly logged for it, when that is all the batch did to it: then the record is
+   * personalRecords() over its stored holders and these sets (see writePersonalRecords). Null when
+   * anything else touched it (a correction, deletion or cancellation): recomputed from all sets.
+   */
+  newSets: { workoutId: string; setId: string }[] | null;
 }
 
 interface EventChanges {
@@ -79,6 +90,7 @@ const recordKey = (subjectId: string, exerciseId: string): string => `${subjectI
 export function workoutsProjection(options: { logger?: ProjectionLogger } = {}): Projection {
   const logger = options.logger;
   const cache = new ModelCache(MODEL_CACHE_SIZE);
+  const holderWorkouts = new HolderWorkouts(HOLDER_CACHE_SIZE);
   return {
     name: WORKOUTS_PROJECTION,
     eventTypes: WORKOUT_EVENT_TYPES,
@@ -106,11 +118,14 @@ export function workoutsProjection(options: { logger?: ProjectionLogger } = {}):
           const key = recordKey(subjectId, exerciseId);
           keys.push(key);
           const touch = touches.get(key);
+          const newSet = applied.newSet && applied.setId !== null ? { workoutId: applied.workoutId, setId: applied.setId } : null;
           if (touch) {
             touch.tenantId = tenantId;
             touch.position = recorded.position;
+            if (newSet === null) touch.newSets = null;
+            else touch.newSets?.push(newSet);
           } else {
-            touches.set(key, { subjectId, exerciseId, tenantId, position: recorded.position });
+            touches.set(key, { subjectId, exerciseId, tenantId, position: recorded.position, newSets: newSet === null ? null : [newSet] });
           }
         }
         perEvent.push({
@@ -123,9 +138,21 @@ export function workoutsProjection(options: { logger?: ProjectionLogger } = {}):
         });
       }
 
+      // A newly logged set still current at the end of the batch, in a workout that counts.
+      for (const touch of touches.values()) {
+        if (touch.newSets === null) continue;
+        for (const { workoutId, setId } of touch.newSets) {
+          const model = models.get(workoutId);
+          if (model === undefined || model.state.status === 'none' || model.state.status === 'cancelled' || !model.ordinals.has(setId)) {
+            touch.newSets = null;
+            break;
+          }
+        }
+      }
+
       try {
         await writeWorkouts(trx, models);
-        const changedRecords = await writePersonalRecords(trx, touches);
+        const changedRecords = await writePersonalRecords(trx, touches, holderWorkouts);
         const feed = await writeFeed(trx, perEvent, changedRecords);
         // Snapshots, not the batch's working models: nothing a later batch does can reach a cached
         // entry. Should this transaction still roll back, the rows keep their old revision and
@@ -134,6 +161,7 @@ export function workoutsProjection(options: { logger?: ProjectionLogger } = {}):
         return feed;
       } catch (error) {
         cache.clear();
+        holderWorkouts.clear();
         throw error;
       }
     },
@@ -176,7 +204,7 @@ class ModelCache {
 
 /** A model no one else holds: the batch works on its own copy of the mutable parts (the state itself is immutable). */
 function snapshot(model: WorkoutModel): WorkoutModel {
-  return { identity: model.identity, state: model.state, ordinals: new Map(model.ordinals), maxOrdinal: model.maxOrdinal, changedSetIds: new Set() };
+  return { identity: model.identity, state: model.state, ordinals: new Map(model.ordinals), maxOrdinal: model.maxOrdinal, changedSetIds: new Set(), volume: model.volume.clone() };
 }
 
 /** Models of the workouts the events touch: from the cache when current, otherwise from the rows (and only then their sets). */
@@ -210,6 +238,7 @@ async function loadModels(trx: Transaction<ReadModelDb>, events: readonly Readab
     const sets = setsByWorkout.get(row.workout_id) ?? [];
     let maxOrdinal = 0;
     for (const s of sets) maxOrdinal = Math.max(maxOrdinal, s.ordinal);
+    const state = stateFromRows(row, sets);
     models.set(row.workout_id, {
       identity: {
         workoutId: row.workout_id,
@@ -219,10 +248,11 @@ async function loadModels(trx: Transaction<ReadModelDb>, events: readonly Readab
         updatedPosition: row.updated_position,
         firstRecordedAt: row.first_recorded_at,
       },
-      state: stateFromRows(row, sets),
+      state,
       ordinals: new Map(sets.map((s) => [s.set_id, s.ordinal])),
       maxOrdinal,
       changedSetIds: new Set(),
+      volume: VolumeSum.of(state.sets),
     });
   }
   return models;
@@ -237,7 +267,7 @@ function workoutIdOf(event: ReadableEvent): string {
 function applyEvent(
   models: Map<string, WorkoutModel>,
   recorded: ReadableEvent,
-): { workoutId: string; exerciseIds: string[]; setId: string | null; setDeleted: boolean } | undefined {
+): { workoutId: string; exerciseIds: string[]; setId: string | null; setDeleted: boolean; newSet: boolean } | undefined {
   const event = { type: recorded.type, data: recorded.data } as WorkoutEvent;
   const workoutId = workoutIdOf(recorded);
   const model: WorkoutModel = models.get(workoutId) ?? {
@@ -253,6 +283,7 @@ function applyEvent(
     ordinals: new Map(),
     maxOrdinal: 0,
     changedSetIds: new Set(),
+    volume: new VolumeSum(),
   };
   const before = model.state;
   const after = evolve(before, event);
@@ -262,10 +293,12 @@ function applyEvent(
   let exerciseIds: string[] = [];
   let setId: string | null = null;
   let setDeleted = false;
+  let newSet = false;
   switch (event.type) {
     case 'SetLogged': {
       setId = event.data.setId;
       if (!model.ordinals.has(setId)) {
+        newSet = true;
         model.maxOrdinal += 1;
         model.ordinals.set(setId, model.maxOrdinal);
       }
@@ -316,11 +349,20 @@ function applyEvent(
   model.state = after;
   model.identity = { ...model.identity, revision: recorded.revision, updatedPosition: recorded.position };
   models.set(workoutId, model);
-  return { workoutId, exerciseIds, setId, setDeleted };
+  return { workoutId, exerciseIds, setId, setDeleted, newSet };
 }
 
 async function writeWorkouts(trx: Transaction<ReadModelDb>, models: ReadonlyMap<string, WorkoutModel>): Promise<void> {
-  const rows = [...models.values()].filter((m) => m.state.status !== 'none').map((m) => workoutRow(m.identity, m.state));
+  // The current version of every changed set (the last wins, as evolve appends), in one pass over the sets.
+  const changedSets = new Map<WorkoutModel, Map<string, LoggedSet>>();
+  for (const model of models.values()) {
+    if (model.changedSetIds.size === 0 || model.state.status === 'none') continue;
+    const current = new Map<string, LoggedSet>();
+    for (const s of model.state.sets) if (model.changedSetIds.has(s.setId)) current.set(s.setId, s);
+    for (const setId of model.changedSetIds) model.volume.set(setId, model.ordinals.has(setId) ? current.get(setId) : undefined);
+    changedSets.set(model, current);
+  }
+  const rows = [...models.values()].filter((m) => m.state.status !== 'none').map((m) => workoutRow(m.identity, m.state, m.volume.toString()));
   for (const chunk of chunks(rows)) {
     await trx
       .insertInto('rm_workouts')
@@ -340,6 +382,7 @@ async function writeWorkouts(trx: Transaction<ReadModelDb>, models: ReadonlyMap<
           location: eb.ref('excluded.location'),
           exercise_ids: eb.ref('excluded.exercise_ids'),
           set_count: eb.ref('excluded.set_count'),
+          total_volume_kg: eb.ref('excluded.total_volume_kg'),
           revision: eb.ref('excluded.revision'),
           sort_at: eb.ref('excluded.sort_at'),
           updated_position: eb.ref('excluded.updated_position'),
@@ -353,13 +396,7 @@ async function writeWorkouts(trx: Transaction<ReadModelDb>, models: ReadonlyMap<
 
   const upserts = [];
   const deletes: { workoutIds: string[]; setIds: string[] } = { workoutIds: [], setIds: [] };
-  const withChangedSets: string[] = [];
-  for (const model of models.values()) {
-    if (model.changedSetIds.size === 0 || model.state.status === 'none') continue;
-    withChangedSets.push(model.identity.workoutId);
-    // One pass over the sets instead of a search per changed set (the last wins, as evolve appends).
-    const current = new Map<string, LoggedSet>();
-    for (const s of model.state.sets) if (model.changedSetIds.has(s.setId)) current.set(s.setId, s);
+  for (const [model, current] of changedSets) {
     for (const setId of model.changedSetIds) {
       const set = current.get(setId);
       const ordinal = model.ordinals.get(setId);
@@ -375,52 +412,58 @@ async function writeWorkouts(trx: Transaction<ReadModelDb>, models: ReadonlyMap<
     await sql`DELETE FROM rm_workout_sets s USING unnest(${deletes.workoutIds}::uuid[], ${deletes.setIds}::uuid[]) AS d(workout_id, set_id)
                WHERE s.workout_id = d.workout_id AND s.set_id = d.set_id`.execute(trx);
   }
-  for (const chunk of chunks(upserts)) {
-    await trx
-      .insertInto('rm_workout_sets')
-      .values(chunk)
-      .onConflict((oc) =>
-        oc.columns(['workout_id', 'set_id']).doUpdateSet((eb) => ({
-          ordinal: eb.ref('excluded.ordinal'),
-          exercise_id: eb.ref('excluded.exercise_id'),
-          reps: eb.ref('excluded.reps'),
-          load_value: eb.ref('excluded.load_value'),
-          load_unit: eb.ref('excluded.load_unit'),
-          load_kg: eb.ref('excluded.load_kg'),
-          duration_s: eb.ref('excluded.duration_s'),
-          distance_value: eb.ref('excluded.distance_value'),
-          distance_unit: eb.ref('excluded.distance_unit'),
-          distance_m: eb.ref('excluded.distance_m'),
-          rpe: eb.ref('excluded.rpe'),
-          heart_rate_bpm: eb.ref('excluded.heart_rate_bpm'),
-          warm_up: eb.ref('excluded.warm_up'),
-          to_failure: eb.ref('excluded.to_failure'),
-          superset_group: eb.ref('excluded.superset_group'),
-          rest_before_s: eb.ref('excluded.rest_before_s'),
-          notes: eb.ref('excluded.notes'),
-          custom_fields: eb.ref('excluded.custom_fields'),
-          occurred_at: eb.ref('excluded.occurred_at'),
-          tenant_id: eb.ref('excluded.tenant_id'),
-          subject_id: eb.ref('excluded.subject_id'),
-        })),
-      )
-      .execute();
-  }
-  if (withChangedSets.length > 0) {
-    // Volume load = Σ load × reps over working sets (warm-ups excluded), summed as numeric so the
-    // total does not depend on floating-point summation order.
-    await sql`UPDATE rm_workouts w SET total_volume_kg = coalesce(
-                (SELECT sum(s.load_kg * s.reps) FROM rm_workout_sets s
-                  WHERE s.workout_id = w.workout_id AND NOT s.warm_up AND s.load_kg IS NOT NULL AND s.reps IS NOT NULL), 0)
-               WHERE w.workout_id = ANY(${withChangedSets}::uuid[])`.execute(trx);
-  }
+  if (upserts.length > 0) await upsertSetRows(trx, upserts);
+}
+
+/** Column types of rm_workout_sets, in insert order. */
+const SET_COLUMNS = [
+  ['workout_id', 'uuid'],
+  ['set_id', 'uuid'],
+  ['ordinal', 'int'],
+  ['exercise_id', 'text'],
+  ['reps', 'int'],
+  ['load_value', 'numeric'],
+  ['load_unit', 'text'],
+  ['load_kg', 'numeric'],
+  ['duration_s', 'numeric'],
+  ['distance_value', 'numeric'],
+  ['distance_unit', 'text'],
+  ['distance_m', 'numeric'],
+  ['rpe', 'numeric'],
+  ['heart_rate_bpm', 'int'],
+  ['warm_up', 'bool'],
+  ['to_failure', 'bool'],
+  ['superset_group', 'text'],
+  ['rest_before_s', 'numeric'],
+  ['notes', 'text'],
+  ['custom_fields', 'jsonb'],
+  ['occurred_at', 'timestamptz'],
+  ['tenant_id', 'text'],
+  ['subject_id', 'text'],
+] as const satisfies readonly (readonly [keyof RmWorkoutSetsTable, string])[];
+
+/** One statement with an array parameter per column (a VALUES list of this size costs more to parse and plan than to run). */
+async function upsertSetRows(trx: Transaction<ReadModelDb>, rows: readonly Insertable<RmWorkoutSetsTable>[]): Promise<void> {
+  const columns = SET_COLUMNS.map(([name, type]) => sql`${rows.map((r) => r[name] ?? null)}::${sql.raw(type)}[]`);
+  const names = sql.raw(SET_COLUMNS.map(([name]) => name).join(', '));
+  const updates = sql.raw(
+    SET_COLUMNS.filter(([name]) => name !== 'workout_id' && name !== 'set_id')
+      .map(([name]) => `${name} = excluded.${name}`)
+      .join(', '),
+  );
+  await sql`INSERT INTO rm_workout_sets (${names}) SELECT * FROM unnest(${sql.join(columns)})
+             ON CONFLICT (workout_id, set_id) DO UPDATE SET ${updates}`.execute(trx);
 }
 
 /**
  * Recomputes the touched personal records from the stored sets; writes only those whose values
  * changed. Returns the keys of the changed (upserted or deleted) records.
  */
-async function writePersonalRecords(trx: Transaction<ReadModelDb>, touches: ReadonlyMap<string, PersonalRecordTouch>): Promise<Set<string>> {
+async function writePersonalRecords(
+  trx: Transaction<ReadModelDb>,
+  touches: ReadonlyMap<string, PersonalRecordTouch>,
+  holderWorkouts: HolderWorkouts,
+): Promise<Set<string>> {
   const changed = new Set<string>();
   if (touches.size === 0) return changed;
   const subjects = [...touches.values()].map((t) => t.subjectId);
@@ -428,46 +471,22 @@ async function writePersonalRecords(trx: Transaction<ReadModelDb>, touches: Read
   const pairs = sql`SELECT * FROM unnest(${subjects}::text[], ${exercises}::text[]) AS t(subject_id, exercise_id)`;
 
   const existing = await sql<PersonalRecordRow>`SELECT p.* FROM rm_personal_records p WHERE (p.subject_id, p.exercise_id) IN (${pairs})`.execute(trx);
-  // Only the sets that can hold a record are loaded: for each metric, those at (or within a
-  // rounding hair of) the maximum that PostgreSQL computes over all the subject's sets of the
-  // exercise. personalRecords() over this superset of the winners equals personalRecords() over
-  // every set, at the cost of one aggregate scan instead of shipping the whole history per batch.
-  // Ties go to the earlier set (personalRecords keeps the first): order by when sets were done.
-  const sets = await sql<{ subject_id: string; exercise_id: string; set_id: string; reps: number; load_kg: string; warm_up: boolean }>`
-    WITH q AS (
-      SELECT s.subject_id, s.exercise_id, s.set_id, s.reps, s.load_kg, s.warm_up, s.occurred_at, s.workout_id, s.ordinal,
-             CASE WHEN s.reps = 1 THEN s.load_kg ELSE s.load_kg * (1 + s.reps / 30.0) END AS epley,
-             CASE WHEN s.reps < 37 THEN s.load_kg * 36 / (37 - s.reps) END AS brzycki,
-             s.load_kg * s.reps AS volume
-        FROM rm_workout_sets s JOIN rm_workouts w ON w.workout_id = s.workout_id
-       WHERE (s.subject_id, s.exercise_id) IN (${pairs})
-         AND w.status <> 'cancelled' AND NOT s.warm_up AND s.load_kg > 0 AND s.reps >= 1
-    ), m AS (
-      SELECT subject_id, exercise_id,
-             max(load_kg) FILTER (WHERE reps >= 1) AS r1, max(load_kg) FILTER (WHERE reps >= 3) AS r3,
-             max(load_kg) FILTER (WHERE reps >= 5) AS r5, max(load_kg) FILTER (WHERE reps >= 10) AS r10,
-             max(epley) AS epley, max(brzycki) AS brzycki, max(volume) AS volume
-        FROM q GROUP BY subject_id, exercise_id
-    )
-    SELECT q.subject_id, q.exercise_id, q.set_id, q.reps, q.load_kg, q.warm_up
-      FROM q JOIN m ON m.subject_id = q.subject_id AND m.exercise_id = q.exercise_id
-     WHERE q.load_kg >= m.r1 * 0.999999
-        OR (q.reps >= 3 AND q.load_kg >= m.r3 * 0.999999)
-        OR (q.reps >= 5 AND q.load_kg >= m.r5 * 0.999999)
-        OR (q.reps >= 10 AND q.load_kg >= m.r10 * 0.999999)
-        OR q.epley >= m.epley * 0.999999
-        OR q.brzycki >= m.brzycki * 0.999999
-        OR q.volume >= m.volume * 0.999999
-     ORDER BY q.occurred_at, q.workout_id, q.ordinal`.execute(trx);
+  const existingByKey = new Map(existing.rows.map((r) => [recordKey(r.subject_id, r.exercise_id), r]));
+  const recompute = [...touches].filter(([, t]) => t.newSets === null);
+  const extend = [...touches].filter(([, t]) => t.newSets !== null);
+  const sets = [
+    ...(recompute.length === 0 ? [] : await recordCandidates(trx, recompute.map(([, t]) => t))),
+    ...(extend.length === 0 ? [] : await extendedCandidates(trx, extend, existingByKey, holderWorkouts)),
+  ];
+  for (const c of sets) holderWorkouts.set(c.set_id, c.workout_id);
 
   const setsByKey = new Map<string, PersonalRecordSet[]>();
-  for (const s of sets.rows) {
+  for (const s of sets) {
     const key = recordKey(s.subject_id, s.exercise_id);
     const list = setsByKey.get(key) ?? [];
     list.push({ setId: s.set_id, exerciseId: s.exercise_id, reps: s.reps, loadKg: Number(s.load_kg), warmUp: s.warm_up });
     setsByKey.set(key, list);
   }
-  const existingByKey = new Map(existing.rows.map((r) => [recordKey(r.subject_id, r.exercise_id), r]));
 
   const upserts: Insertable<RmPersonalRecordsTable>[] = [];
   const deletes: { subjects: string[]; exercises: string[] } = { subjects: [], exercises: [] };
@@ -512,6 +531,129 @@ async function writePersonalRecords(trx: Transaction<ReadModelDb>, touches: Read
       .execute();
   }
   return changed;
+}
+
+type CandidateRow = { subject_id: string; exercise_id: string; set_id: string; workout_id: string; reps: number; load_kg: string; warm_up: boolean };
+
+/**
+ * Workout of recent candidate record holders, so the next batch finds a holder by primary key. A
+ * set never moves to another workout, so an entry stays true whatever commits or rolls back; a
+ * missing one only costs the scan over the subject's sets of the exercise.
+ */
+class HolderWorkouts {
+  private readonly workouts = new Map<string, string>();
+  constructor(private readonly capacity: number) {}
+  get(setId: string): string | undefined {
+    return this.workouts.get(setId);
+  }
+  clear(): void {
+    this.workouts.clear();
+  }
+  set(setId: string, workoutId: string): void {
+    if (this.workouts.size >= this.capacity && !this.workouts.has(setId)) this.workouts.clear();
+    this.workouts.set(setId, workoutId);
+  }
+}
+
+/** Candidate record holders among all the subject's current sets of each touched exercise, in the order personalRecords() breaks ties by. */
+async function recordCandidates(trx: Transaction<ReadModelDb>, touches: readonly PersonalRecordTouch[]): Promise<CandidateRow[]> {
+  const pairs = sql`SELECT * FROM unnest(${touches.map((t) => t.subjectId)}::text[], ${touches.map((t) => t.exerciseId)}::text[]) AS t(subject_id, exercise_id)`;
+  // Only the sets that can hold a record are loaded: for each metric, those at (or within a
+  // rounding hair of) the maximum that PostgreSQL computes over all the subject's sets of the
+  // exercise. personalRecords() over this superset of the winners equals personalRecords() over
+  // every set, at the cost of one aggregate scan instead of shipping the whole history per batch.
+  // Ties go to the earlier set (personalRecords keeps the first): order by when sets were done.
+  const sets = await sql<CandidateRow>`
+    WITH q AS (
+      SELECT s.subject_id, s.exercise_id, s.set_id, s.reps, s.load_kg, s.warm_up, s.occurred_at, s.workout_id, s.ordinal,
+             CASE WHEN s.reps = 1 THEN s.load_kg ELSE s.load_kg * (1 + s.reps / 30.0) END AS epley,
+             CASE WHEN s.reps < 37 THEN s.load_kg * 36 / (37 - s.reps) END AS brzycki,
+             s.load_kg * s.reps AS volume
+        FROM rm_workout_sets s JOIN rm_workouts w ON w.workout_id = s.workout_id
+       WHERE (s.subject_id, s.exercise_id) IN (${pairs})
+         AND w.status <> 'cancelled' AND NOT s.warm_up AND s.load_kg > 0 AND s.reps >= 1
+    ), m AS (
+      SELECT subject_id, exercise_id,
+             max(load_kg) FILTER (WHERE reps >= 1) AS r1, max(load_kg) FILTER (WHERE reps >= 3) AS r3,
+             max(load_kg) FILTER (WHERE reps >= 5) AS r5, max(load_kg) FILTER (WHERE reps >= 10) AS r10,
+             max(epley) AS epley, max(brzycki) AS brzycki, max(volume) AS volume
+        FROM q GROUP BY subject_id, exercise_id
+    )
+    SELECT q.subject_id, q.exercise_id, q.set_id, q.workout_id, q.reps, q.load_kg, q.warm_up
+      FROM q JOIN m ON m.subject_id = q.subject_id AND m.exercise_id = q.exercise_id
+     WHERE q.load_kg >= m.r1 * 0.999999
+        OR (q.reps >= 3 AND q.load_kg >= m.r3 * 0.999999)
+        OR (q.reps >= 5 AND q.load_kg >= m.r5 * 0.999999)
+        OR (q.reps >= 10 AND q.load_kg >= m.r10 * 0.999999)
+        OR q.epley >= m.epley * 0.999999
+        OR q.brzycki >= m.brzycki * 0.999999
+        OR q.volume >= m.volume * 0.999999
+     ORDER BY q.occurred_at, q.workout_id, q.ordinal`.execute(trx);
+
+  return sets.rows;
+}
+
+/**
+ * For exercises the batch only added sets to: the stored record holders plus the new sets, in the
+ * same order. personalRecords() keeps, per record, the first set (in that order) with the largest
+ * value; the old sets' first such set is the stored holder, so the first over the holders and the
+ * new sets is the first over all sets. Holders are sets of non-cancelled workouts (a cancellation
+ * recomputes), and the new sets were checked to be current and in non-cancelled workouts.
+ */
+async function extendedCandidates(
+  trx: Transaction<ReadModelDb>,
+  touches: readonly (readonly [string, PersonalRecordTouch])[],
+  existingByKey: ReadonlyMap<string, PersonalRecordRow>,
+  holderWorkouts: HolderWorkouts,
+): Promise<CandidateRow[]> {
+  const added = { subjects: [] as string[], exercises: [] as string[], workoutIds: [] as string[], setIds: [] as string[] };
+  /** Per exercise, its holders' set ids joined by commas. */
+  const holders = { subjects: [] as string[], exercises: [] as string[], setIds: [] as string[] };
+  for (const [key, touch] of touches) {
+    for (const { workoutId, setId } of touch.newSets ?? []) {
+      added.subjects.push(touch.subjectId);
+      added.exercises.push(touch.exerciseId);
+      added.workoutIds.push(workoutId);
+      added.setIds.push(setId);
+    }
+    const records = existingByKey.get(key)?.records as ExercisePersonalRecords | undefined;
+    if (records === undefined) continue;
+    const ids = new Set<string>();
+    for (const ref of [...Object.values(records.repMax), records.estimatedOneRepMax.epley, records.estimatedOneRepMax.brzycki, records.bestSetVolume]) {
+      if (ref !== undefined) ids.add(ref.setId);
+    }
+    for (const setId of ids) {
+      const workoutId = holderWorkouts.get(setId);
+      if (workoutId === undefined) continue;
+      // Known workout: looked up by primary key with the new sets.
+      added.subjects.push(touch.subjectId);
+      added.exercises.push(touch.exerciseId);
+      added.workoutIds.push(workoutId);
+      added.setIds.push(setId);
+      ids.delete(setId);
+    }
+    if (ids.size === 0) continue;
+    holders.subjects.push(touch.subjectId);
+    holders.exercises.push(touch.exerciseId);
+    holders.setIds.push([...ids].join(','));
+  }
+  const result = await sql<CandidateRow>`
+    WITH c AS (
+      SELECT s.subject_id, s.exercise_id, s.set_id, s.reps, s.load_kg, s.warm_up, s.occurred_at, s.workout_id, s.ordinal
+        FROM unnest(${added.subjects}::text[], ${added.exercises}::text[], ${added.workoutIds}::uuid[], ${added.setIds}::uuid[]) AS n(subject_id, exercise_id, workout_id, set_id)
+        -- OFFSET 0 keeps the lookup by primary key (right after a TRUNCATE the planner would hash the whole table).
+        CROSS JOIN LATERAL (SELECT * FROM rm_workout_sets s WHERE s.workout_id = n.workout_id AND s.set_id = n.set_id OFFSET 0) s
+       WHERE s.subject_id = n.subject_id AND s.exercise_id = n.exercise_id
+      UNION
+      SELECT s.subject_id, s.exercise_id, s.set_id, s.reps, s.load_kg, s.warm_up, s.occurred_at, s.workout_id, s.ordinal
+        FROM unnest(${holders.subjects}::text[], ${holders.exercises}::text[], ${holders.setIds}::text[]) AS h(subject_id, exercise_id, set_ids)
+        JOIN rm_workout_sets s ON s.subject_id = h.subject_id AND s.exercise_id = h.exercise_id AND s.set_id = ANY(string_to_array(h.set_ids, ',')::uuid[])
+    )
+    SELECT c.subject_id, c.exercise_id, c.set_id, c.workout_id, c.reps, c.load_kg, c.warm_up
+      FROM c JOIN rm_workouts w ON w.workout_id = c.workout_id
+     WHERE w.status <> 'cancelled' AND NOT c.warm_up AND c.load_kg > 0 AND c.reps >= 1
+     ORDER BY c.occurred_at, c.workout_id, c.ordinal`.execute(trx);
+  return result.rows;
 }
 
 function personalRecordRow(touch: PersonalRecordTouch, records: ExercisePersonalRecords): Insertable<RmPersonalRecordsTable> {
@@ -579,17 +721,22 @@ async function writeFeed(trx: Transaction<ReadModelDb>, perEvent: readonly Event
   const inserted: Selectable<RmFeedChangesTable>[] = [];
   if (workoutChanges.seqs.length > 0) {
     const result = await sql<Selectable<RmFeedChangesTable>>`
+      WITH w AS MATERIALIZED (
+        -- Each workout's row rendered once, not once per event.
+        SELECT w.workout_id, to_jsonb(w) AS row FROM rm_workouts w WHERE w.workout_id = ANY(${[...new Set(workoutChanges.ids)]}::uuid[])
+      )
       INSERT INTO rm_feed_changes (subject_id, position, seq, kind, entity_id, op, payload)
       SELECT c.subject_id, c.position, c.seq, 'workout', w.workout_id::text, 'upsert',
-             to_jsonb(w) || jsonb_build_object(
+             w.row || jsonb_build_object(
                'sets', CASE WHEN s.set_id IS NULL THEN '[]'::jsonb
                             ELSE jsonb_build_array(to_jsonb(s) - 'workout_id' - 'tenant_id' - 'subject_id') END,
                'deletedSetIds', CASE WHEN c.set_deleted THEN jsonb_build_array(c.set_id) ELSE '[]'::jsonb END)
         FROM unnest(${workoutChanges.subjects}::text[], ${workoutChanges.positions}::text[], ${workoutChanges.seqs}::int[], ${workoutChanges.ids}::uuid[],
                     ${workoutChanges.setIds}::uuid[], ${workoutChanges.setDeleted}::bool[])
              AS c(subject_id, position, seq, workout_id, set_id, set_deleted)
-        JOIN rm_workouts w ON w.workout_id = c.workout_id
-        LEFT JOIN rm_workout_sets s ON NOT c.set_deleted AND s.workout_id = c.workout_id AND s.set_id = c.set_id
+        -- A lookup by primary key; OFFSET 0 keeps it so (the planner would otherwise scan the whole table right after a TRUNCATE).
+        JOIN w ON w.workout_id = c.workout_id
+        LEFT JOIN LATERAL (SELECT * FROM rm_workout_sets s WHERE NOT c.set_deleted AND s.workout_id = c.workout_id AND s.set_id = c.set_id OFFSET 0) s ON true
       RETURNING *`.execute(trx);
     inserted.push(...result.rows);
   }
