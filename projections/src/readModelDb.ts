@@ -89,6 +89,8 @@ export interface RmFeedChangesTable {
   entity_id: string;
   op: FeedOp;
   payload: NullableJson;
+  /** W3C traceparent from the event's metadata (the request that wrote it), if it had one. */
+  traceparent: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export type FeedKind = 'workout' | 'personal_record';

@@ -41,4 +41,4 @@ export {
   startSpanFromTraceparent,
   withExtractedContext,
 } from './traceContext';
-export { startServerSpan, endServerSpan, traceProjectionBatch } from './spans';
+export { startServerSpan, endServerSpan, traceProjectionBatch, traceFeedPush } from './spans';

@@ -1,4 +1,4 @@
-import { context, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
+import { context, SpanKind, SpanStatusCode, trace, type Context, type Link, type Span } from '@opentelemetry/api';
 import { extractTraceparent, linkFromTraceparent } from './traceContext';
 
 /**
@@ -21,6 +21,15 @@ export function endServerSpan(span: Span, statusCode: number): void {
   span.end();
 }
 
+/** One writer: its span is the parent. Several: links to each (at most 32). */
+function parentOrLinks(traceparents: readonly string[]): { parent: Context; links: Link[]; distinct: string[] } {
+  const distinct = [...new Set(traceparents)].slice(0, 32);
+  const only = distinct.length === 1 ? distinct[0] : undefined;
+  const parent = only === undefined ? context.active() : extractTraceparent(only, context.active());
+  const links = only === undefined ? distinct.map(linkFromTraceparent).filter((l) => l !== undefined) : [];
+  return { parent, links, distinct };
+}
+
 /**
  * Traces one projection batch. With events from a single request the batch span is a child of that
  * request's span (same trace); with several it links to each of them.
@@ -29,10 +38,7 @@ export async function traceProjectionBatch<T>(
   info: { projection: string; fromPosition: string; toPosition: string; eventCount: number; traceparents: readonly string[] },
   run: () => Promise<T>,
 ): Promise<T> {
-  const distinct = [...new Set(info.traceparents)];
-  const only = distinct.length === 1 ? distinct[0] : undefined;
-  const parent = only === undefined ? context.active() : extractTraceparent(only, context.active());
-  const links = only === undefined ? distinct.map(linkFromTraceparent).filter((l) => l !== undefined) : [];
+  const { parent, links } = parentOrLinks(info.traceparents);
   const span = trace.getTracer('@fitledger/projections').startSpan(`project ${info.projection}`, {
     kind: SpanKind.CONSUMER,
     links,
@@ -40,6 +46,24 @@ export async function traceProjectionBatch<T>(
   }, parent);
   try {
     return await context.with(trace.setSpan(parent, span), run);
+  } catch (error) {
+    span.setStatus({ code: SpanStatusCode.ERROR });
+    throw error;
+  } finally {
+    span.end();
+  }
+}
+
+/**
+ * Traces the websocket push of one feed page. With changes from a single request the push span is a
+ * child of that request's span (same trace as HTTP → append → projection); with several it links to
+ * each. `send` runs synchronously inside the span (it queues the frames).
+ */
+export function traceFeedPush(traceparents: readonly string[], send: () => void): void {
+  const { parent, links, distinct } = parentOrLinks(traceparents);
+  const span = trace.getTracer('@fitledger/query-service').startSpan('feed push', { kind: SpanKind.PRODUCER, links, attributes: { 'fitledger.feed.requests': distinct.length } }, parent);
+  try {
+    context.with(trace.setSpan(parent, span), send);
   } catch (error) {
     span.setStatus({ code: SpanStatusCode.ERROR });
     throw error;

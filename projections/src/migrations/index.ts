@@ -2,11 +2,13 @@ import { Kysely, Migrator, PostgresDialect, type Migration } from 'kysely';
 import type pg from 'pg';
 import * as m0001 from './0001_readModels';
 import * as m0002 from './0002_feedPositionIndex';
+import * as m0003 from './0003_feedTraceparent';
 
 /** The read models' migrations, in order. Names never change once released. */
 export const readModelMigrations: Readonly<Record<string, Migration>> = {
   '0001_read_models': m0001,
   '0002_feed_position_index': m0002,
+  '0003_feed_traceparent': m0003,
 };
 
 export const READ_MODEL_MIGRATION_TABLE = 'rm_migrations';

@@ -73,6 +73,8 @@ interface EventChanges {
   readonly setDeleted: boolean;
   /** Keys of the personal records the event may have changed, in a stable order. */
   readonly recordKeys: readonly string[];
+  /** The writing request's traceparent (event metadata), carried to the feed rows for the websocket push span. */
+  readonly traceparent: string | null;
 }
 
 type PersonalRecordRow = Selectable<RmPersonalRecordsTable>;
@@ -135,6 +137,7 @@ export function workoutsProjection(options: { logger?: ProjectionLogger } = {}):
           setId: applied.setId,
           setDeleted: applied.setDeleted,
           recordKeys: [...new Set(keys)].sort(),
+          traceparent: typeof recorded.metadata['traceparent'] === 'string' ? recorded.metadata['traceparent'] : null,
         });
       }
 
@@ -700,8 +703,9 @@ async function writeFeed(trx: Transaction<ReadModelDb>, perEvent: readonly Event
     ids: [] as string[],
     setIds: [] as (string | null)[],
     setDeleted: [] as boolean[],
+    traceparents: [] as (string | null)[],
   };
-  const recordChanges = { subjects: [] as string[], positions: [] as string[], seqs: [] as number[], ids: [] as string[] };
+  const recordChanges = { subjects: [] as string[], positions: [] as string[], seqs: [] as number[], ids: [] as string[], traceparents: [] as (string | null)[] };
   for (const e of perEvent) {
     let seq = 0;
     workoutChanges.subjects.push(e.subjectId);
@@ -710,12 +714,14 @@ async function writeFeed(trx: Transaction<ReadModelDb>, perEvent: readonly Event
     workoutChanges.ids.push(e.workoutId);
     workoutChanges.setIds.push(e.setId);
     workoutChanges.setDeleted.push(e.setDeleted);
+    workoutChanges.traceparents.push(e.traceparent);
     for (const key of e.recordKeys) {
       if (!changedRecords.has(key)) continue;
       recordChanges.subjects.push(e.subjectId);
       recordChanges.positions.push(e.position);
       recordChanges.seqs.push(seq++);
       recordChanges.ids.push(key.slice(key.indexOf('\u0000') + 1));
+      recordChanges.traceparents.push(e.traceparent);
     }
   }
   const inserted: Selectable<RmFeedChangesTable>[] = [];
@@ -725,15 +731,16 @@ async function writeFeed(trx: Transaction<ReadModelDb>, perEvent: readonly Event
         -- Each workout's row rendered once, not once per event.
         SELECT w.workout_id, to_jsonb(w) AS row FROM rm_workouts w WHERE w.workout_id = ANY(${[...new Set(workoutChanges.ids)]}::uuid[])
       )
-      INSERT INTO rm_feed_changes (subject_id, position, seq, kind, entity_id, op, payload)
+      INSERT INTO rm_feed_changes (subject_id, position, seq, kind, entity_id, op, payload, traceparent)
       SELECT c.subject_id, c.position, c.seq, 'workout', w.workout_id::text, 'upsert',
              w.row || jsonb_build_object(
                'sets', CASE WHEN s.set_id IS NULL THEN '[]'::jsonb
                             ELSE jsonb_build_array(to_jsonb(s) - 'workout_id' - 'tenant_id' - 'subject_id') END,
-               'deletedSetIds', CASE WHEN c.set_deleted THEN jsonb_build_array(c.set_id) ELSE '[]'::jsonb END)
+               'deletedSetIds', CASE WHEN c.set_deleted THEN jsonb_build_array(c.set_id) ELSE '[]'::jsonb END),
+             c.traceparent
         FROM unnest(${workoutChanges.subjects}::text[], ${workoutChanges.positions}::text[], ${workoutChanges.seqs}::int[], ${workoutChanges.ids}::uuid[],
-                    ${workoutChanges.setIds}::uuid[], ${workoutChanges.setDeleted}::bool[])
-             AS c(subject_id, position, seq, workout_id, set_id, set_deleted)
+                    ${workoutChanges.setIds}::uuid[], ${workoutChanges.setDeleted}::bool[], ${workoutChanges.traceparents}::text[])
+             AS c(subject_id, position, seq, workout_id, set_id, set_deleted, traceparent)
         -- A lookup by primary key; OFFSET 0 keeps it so (the planner would otherwise scan the whole table right after a TRUNCATE).
         JOIN w ON w.workout_id = c.workout_id
         LEFT JOIN LATERAL (SELECT * FROM rm_workout_sets s WHERE NOT c.set_deleted AND s.workout_id = c.workout_id AND s.set_id = c.set_id OFFSET 0) s ON true
@@ -742,12 +749,13 @@ async function writeFeed(trx: Transaction<ReadModelDb>, perEvent: readonly Event
   }
   if (recordChanges.seqs.length > 0) {
     const result = await sql<Selectable<RmFeedChangesTable>>`
-      INSERT INTO rm_feed_changes (subject_id, position, seq, kind, entity_id, op, payload)
+      INSERT INTO rm_feed_changes (subject_id, position, seq, kind, entity_id, op, payload, traceparent)
       SELECT c.subject_id, c.position, c.seq, 'personal_record', c.exercise_id,
              CASE WHEN p.subject_id IS NULL THEN 'delete' ELSE 'upsert' END,
-             CASE WHEN p.subject_id IS NULL THEN NULL ELSE to_jsonb(p) END
-        FROM unnest(${recordChanges.subjects}::text[], ${recordChanges.positions}::text[], ${recordChanges.seqs}::int[], ${recordChanges.ids}::text[])
-             AS c(subject_id, position, seq, exercise_id)
+             CASE WHEN p.subject_id IS NULL THEN NULL ELSE to_jsonb(p) END,
+             c.traceparent
+        FROM unnest(${recordChanges.subjects}::text[], ${recordChanges.positions}::text[], ${recordChanges.seqs}::int[], ${recordChanges.ids}::text[], ${recordChanges.traceparents}::text[])
+             AS c(subject_id, position, seq, exercise_id, traceparent)
         LEFT JOIN rm_personal_records p ON p.subject_id = c.subject_id AND p.exercise_id = c.exercise_id
       RETURNING *`.execute(trx);
     inserted.push(...result.rows);

@@ -12,7 +12,12 @@ export interface FeedSocket {
 export interface FeedEntry {
   readonly cursor: FeedCursor;
   readonly message: string | undefined;
+  /** W3C traceparent of the request behind the change, if known (for the push span). */
+  readonly traceparent?: string;
 }
+
+/** Wraps the sending of one page's messages, e.g. in a span (`traceFeedPush` of @fitledger/observability). Must call `send` once, synchronously. */
+export type PushTracer = (traceparents: readonly string[], send: () => void) => void;
 
 export interface FeedSessionOptions {
   readonly socket: FeedSocket;
@@ -23,6 +28,7 @@ export interface FeedSessionOptions {
   /** Stop reading while more than this many bytes wait to be written to the client. */
   readonly highWaterBytes: number;
   readonly onError: (error: unknown) => void;
+  readonly tracePush?: PushTracer;
 }
 
 const OPEN = 1;
@@ -83,10 +89,15 @@ export class FeedSession {
           if (this.stopped || socket.readyState !== OPEN) return;
           const entries = await readPage(this.cursor, pageSize);
           if (this.stopped || socket.readyState !== OPEN) return;
-          for (const entry of entries) {
-            if (entry.message !== undefined) this.lastWrite = this.write(entry.message);
-            this.cursor = entry.cursor;
-          }
+          const send = (): void => {
+            for (const entry of entries) {
+              if (entry.message !== undefined) this.lastWrite = this.write(entry.message);
+              this.cursor = entry.cursor;
+            }
+          };
+          const { tracePush } = this.options;
+          if (tracePush === undefined || !entries.some((e) => e.message !== undefined)) send();
+          else tracePush([...new Set(entries.flatMap((e) => (e.message !== undefined && e.traceparent !== undefined ? [e.traceparent] : [])))], send);
           if (entries.length < pageSize) break;
         }
       }

@@ -1,5 +1,6 @@
 import { AuthenticationError, sendAuthenticationProblem, type TokenVerifier } from '@fitledger/auth';
 import { HttpProblem } from '@fitledger/http';
+import { traceFeedPush } from '@fitledger/observability';
 import type { ReadModelDb } from '@fitledger/projections';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { sql, type Kysely } from 'kysely';
@@ -29,11 +30,15 @@ export const CLOSE_GOING_AWAY = 1001;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 async function readFeedPage(db: Kysely<ReadModelDb>, scope: ReadScope, after: FeedCursor | undefined, limit: number): Promise<FeedEntry[]> {
-  let query = db.selectFrom('rm_feed_changes').select(['position', 'seq', 'kind', 'entity_id', 'op', 'payload']).where('subject_id', '=', scope.subjectId);
+  let query = db.selectFrom('rm_feed_changes').select(['position', 'seq', 'kind', 'entity_id', 'op', 'payload', 'traceparent']).where('subject_id', '=', scope.subjectId);
   // Row comparison on the primary key (subject_id, position, seq): one index range scan.
   if (after) query = query.where(sql<boolean>`(position, seq) > (${after.position}, ${after.seq}::int)`);
-  const rows: FeedRow[] = await query.orderBy('position').orderBy('seq').limit(limit).execute();
-  return rows.map((row) => ({ cursor: { position: row.position, seq: row.seq }, message: feedMessage(row, scope) }));
+  const rows: (FeedRow & { traceparent: string | null })[] = await query.orderBy('position').orderBy('seq').limit(limit).execute();
+  return rows.map((row) => ({
+    cursor: { position: row.position, seq: row.seq },
+    message: feedMessage(row, scope),
+    ...(row.traceparent === null ? {} : { traceparent: row.traceparent }),
+  }));
 }
 
 function afterCursor(raw: string | undefined): FeedCursor | undefined {
@@ -153,6 +158,7 @@ export function feedRoutes(
         after: afterCursor(request.query.after),
         pageSize,
         highWaterBytes,
+        tracePush: traceFeedPush,
         onError: (error) => {
           request.log.error({ err: error }, 'feed read failed');
           socket.close(CLOSE_INTERNAL_ERROR, 'feed read failed');
