@@ -72,7 +72,8 @@ export interface ContextInput {
   readonly correlationId: string;
   readonly traceparent?: string;
   readonly idempotencyKey?: string;
-  readonly fingerprint: string;
+  /** What identifies the request under its Idempotency-Key (computed only when there is a key). */
+  readonly fingerprint: () => string;
   readonly ifMatch?: IfMatch;
 }
 
@@ -110,7 +111,7 @@ export function createWorkoutCommandRunner(deps: RunnerDeps) {
     const idempotency =
       input.idempotencyKey === undefined
         ? undefined
-        : idempotencyScope(await deps.keys.getOrCreate(identity.sub), identity.sub, input.idempotencyKey, input.fingerprint);
+        : idempotencyScope(await deps.keys.getOrCreate(identity.sub), identity.sub, input.idempotencyKey, input.fingerprint());
     return {
       identity,
       now,

@@ -89,7 +89,8 @@ export const workoutRoutes: FastifyPluginAsync<WorkoutRoutesOptions> = (app: Fas
     return runner.context({
       identity,
       correlationId: request.id,
-      fingerprint: requestFingerprint({ method: request.method, route: request.routeOptions.url ?? request.url, params: request.params, body: request.body }),
+      // Only a retried request under the same key is compared with the first one.
+      fingerprint: () => requestFingerprint({ method: request.method, route: request.routeOptions.url ?? request.url, params: request.params, body: request.body }),
       ...(traceparent === undefined ? {} : { traceparent }),
       ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
       ...(ifMatch === undefined ? {} : { ifMatch }),

@@ -158,11 +158,18 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   const cacheSize = options.verifiedCacheSize ?? 10_000;
   const verified = cacheSize > 0 ? new LRUCache<string, { identity: Identity; kid: string | undefined }>({ max: cacheSize }) : undefined;
 
+  // jose hands out a deep copy of the key set on every jwks() call: the published kids are read at
+  // most once per second (a retirement is only learnt at a refetch anyway, see jwksMaxAgeMs).
+  let published: { readonly atMs: number; readonly kids: ReadonlySet<string | undefined> | undefined } | undefined;
+
   /** Whether the key that signed a cached token is still published (a retired key drops its tokens). */
   async function keyStillPublished(kid: string | undefined): Promise<boolean> {
-    const set = (await getKeySet()) as JWTVerifyGetKey & { jwks?: () => { keys: { kid?: string }[] } | undefined };
-    const keys = set.jwks?.()?.keys;
-    return keys === undefined || keys.some((k) => k.kid === kid);
+    if (published === undefined || now() - published.atMs >= 1_000 || published.atMs > now()) {
+      const set = (await getKeySet()) as JWTVerifyGetKey & { jwks?: () => { keys: { kid?: string }[] } | undefined };
+      const keys = set.jwks?.()?.keys;
+      published = { atMs: now(), kids: keys === undefined ? undefined : new Set(keys.map((k) => k.kid)) };
+    }
+    return published.kids === undefined || published.kids.has(kid);
   }
 
   return {
