@@ -20,6 +20,8 @@ const OPEN_LOOP_S = quick ? 3 : 15;
 const ROUNDS = quick ? 1 : 3;
 const CONCURRENCY = 32;
 const WORKOUTS = 256;
+/** An offered rate well below this machine's saturation (see commandsPerSec), for latency and lag without queueing. */
+const SUSTAINABLE_RATE = 250;
 const BENCH_EXERCISE = '0190f5a2-0001-7000-8000-000000000002';
 
 const ok2xx = (r: LoadJobResult): number => Object.entries(r.statusCounts).filter(([s]) => s.startsWith('2')).reduce((n, [, c]) => n + c, 0);
@@ -69,25 +71,41 @@ async function main(): Promise<void> {
       console.log(`round ${round}: hello ${helloPerSec.toFixed(0)}/s, log-set ${commandPerSec.toFixed(0)}/s (statuses ${JSON.stringify(c.statusCounts)})`);
     }
 
-    // 2 + 3. open loop at 1,000/s, with projection lag from the runner's commit notifications
-    const commits: { position: string; atMs: number }[] = [];
-    const unsubscribe = system.projections.runner.addCommitListener(({ position }) => {
-      commits.push({ position, atMs: performance.timeOrigin + performance.now() });
-    });
-    const open = await runLoadInWorker({ port: commandPort, durationS: OPEN_LOOP_S, concurrency: 256, rate: 1_000, method: 'POST', paths: setPaths, headers: auth, body: setBody, collectPositions: true });
-    await new Promise((r) => setTimeout(r, 1_000));
-    unsubscribe();
-    const p95 = percentile(open.latenciesMs, 95);
-    const lags: number[] = [];
-    let k = 0;
-    const sortedCommits = [...commits].sort((a, b) => (a.position < b.position ? -1 : 1));
-    for (const response of [...open.positions].sort((a, b) => (a.position < b.position ? -1 : 1))) {
-      while (k < sortedCommits.length && (sortedCommits[k] as { position: string }).position < response.position) k++;
-      const commit = sortedCommits[k];
-      if (commit) lags.push(Math.max(0, commit.atMs - response.atMs));
-    }
-    const lagP99 = lags.length > 0 ? percentile(lags, 99) : Number.NaN;
-    console.log(`open loop: offered ${open.sent / open.durationS}/s, completed ${ok2xx(open)} ok, p95 ${p95.toFixed(1)} ms, lag p99 ${lagP99.toFixed(1)} ms over ${lags.length} appends`);
+    // 2 + 3. open loop at 1,000/s (and at a rate this machine sustains), with projection lag from the runner's commit notifications
+    const openLoop = async (rate: number, seconds: number): Promise<{ open: LoadJobResult; p95: number; lagP99: number; lagP50: number; lagSamples: number }> => {
+      const commits: { position: string; atMs: number }[] = [];
+      const unsubscribe = system.projections.runner.addCommitListener(({ position }) => {
+        commits.push({ position, atMs: performance.timeOrigin + performance.now() });
+      });
+      const open = await runLoadInWorker({ port: commandPort, durationS: seconds, concurrency: 256, rate, method: 'POST', paths: setPaths, headers: auth, body: setBody, collectPositions: true });
+      await new Promise((r) => setTimeout(r, 1_000));
+      unsubscribe();
+      const lags: number[] = [];
+      let k = 0;
+      const sortedCommits = [...commits].sort((a, b) => (a.position < b.position ? -1 : 1));
+      for (const response of [...open.positions].sort((a, b) => (a.position < b.position ? -1 : 1))) {
+        while (k < sortedCommits.length && (sortedCommits[k] as { position: string }).position < response.position) k++;
+        const commit = sortedCommits[k];
+        if (commit) lags.push(Math.max(0, commit.atMs - response.atMs));
+      }
+      const result = {
+        open,
+        p95: percentile(open.latenciesMs, 95),
+        lagP99: lags.length > 0 ? percentile(lags, 99) : Number.NaN,
+        lagP50: lags.length > 0 ? percentile(lags, 50) : Number.NaN,
+        lagSamples: lags.length,
+      };
+      console.log(
+        `open loop: offered ${(open.sent / open.durationS).toFixed(0)}/s, completed ${ok2xx(open)} ok, p95 ${result.p95.toFixed(1)} ms, lag p50 ${result.lagP50.toFixed(1)} / p99 ${result.lagP99.toFixed(1)} ms over ${lags.length} appends`,
+      );
+      return result;
+    };
+    const atTarget = await openLoop(1_000, OPEN_LOOP_S);
+    const { open } = atTarget;
+    const p95 = atTarget.p95;
+    const lagP99 = atTarget.lagP99;
+    // The same measurement below saturation: what the pipeline adds when requests do not queue.
+    const sustainable = await openLoop(SUSTAINABLE_RATE, OPEN_LOOP_S);
 
     // 4. rebuild from position 0
     const pool = new pg.Pool({ connectionString: system.databaseUrl, max: 1 });
@@ -111,6 +129,8 @@ async function main(): Promise<void> {
       { metric: 'commandsToHelloWorldRatio', value: ratio, unit: 'ratio' },
       { metric: 'commandP95MsAt1k', value: p95, unit: 'ms', target: '< 25', pass: p95 < 25 },
       { metric: 'projectionLagP99Ms', value: lagP99, unit: 'ms', target: '< 100', pass: lagP99 < 100 },
+      { metric: `commandP95MsAt${SUSTAINABLE_RATE}`, value: sustainable.p95, unit: 'ms' },
+      { metric: `projectionLagP99MsAt${SUSTAINABLE_RATE}`, value: sustainable.lagP99, unit: 'ms' },
       { metric: 'rebuildEventsPerSec', value: Math.round(rebuildEventsPerSec), unit: 'events/s', target: '>= 20,000', pass: rebuildEventsPerSec >= 20_000 },
     ];
     const settings = await (async () => {
@@ -128,7 +148,8 @@ async function main(): Promise<void> {
         workouts: WORKOUTS,
         commandStatuses: commandStatus,
         openLoop: { offeredPerSec: 1_000, seconds: OPEN_LOOP_S, sent: open.sent, statuses: open.statusCounts },
-        lagSamples: lags.length,
+        sustainableOpenLoop: { offeredPerSec: SUSTAINABLE_RATE, seconds: OPEN_LOOP_S, sent: sustainable.open.sent, statuses: sustainable.open.statusCounts, lagP50Ms: sustainable.lagP50, lagSamples: sustainable.lagSamples },
+        lagSamples: atTarget.lagSamples,
         rebuildEvents: events,
         tableBytes,
       },
