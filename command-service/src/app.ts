@@ -10,7 +10,11 @@ import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { CommandServiceConfig } from './config';
+import { createBodyMeasurementCommandRunner } from './bodyMeasurementCommandRunner';
+import { createExerciseCommandRunner } from './exerciseCommandRunner';
 import { commandErrorMappers } from './problems';
+import { bodyMeasurementRoutes } from './routes/bodyMeasurements';
+import { exerciseRoutes } from './routes/exercises';
 import { API_PREFIX, workoutRoutes } from './routes/workouts';
 import { createWorkoutCommandRunner } from './workoutCommandRunner';
 
@@ -40,11 +44,15 @@ export function buildApp(deps: Deps): FastifyInstance {
     ...(deps.bodyLimit === undefined ? {} : { bodyLimit: deps.bodyLimit }),
     errorMappers: commandErrorMappers,
     readinessChecks: deps.readinessChecks ?? [],
-    openapi: { title: 'FitLedger command API', version: '1.0.0', description: 'Write side: workouts. Every route needs a bearer access token.' },
+    openapi: { title: 'FitLedger command API', version: '1.0.0', description: 'Write side: workouts and custom exercises. Every route needs a bearer access token.' },
   });
   const runner = createWorkoutCommandRunner({ store: deps.store, codec: deps.codec, keys: deps.keys, clock: deps.clock, randomBytes: deps.randomBytes });
   // Registered as a plugin so the routes are added after the OpenAPI plugin and show up in /openapi.json.
   void app.register(workoutRoutes, { prefix: API_PREFIX, verifier: deps.verifier, runner });
+  const exerciseRunner = createExerciseCommandRunner({ store: deps.store, codec: deps.codec, keys: deps.keys, clock: deps.clock, randomBytes: deps.randomBytes });
+  void app.register(exerciseRoutes, { prefix: API_PREFIX, verifier: deps.verifier, runner: exerciseRunner });
+  const measurementRunner = createBodyMeasurementCommandRunner({ store: deps.store, codec: deps.codec, keys: deps.keys, clock: deps.clock, randomBytes: deps.randomBytes });
+  void app.register(bodyMeasurementRoutes, { prefix: API_PREFIX, verifier: deps.verifier, runner: measurementRunner });
   return app;
 }
 

@@ -1,14 +1,8 @@
-import fc from 'fast-check';
-import type { LightMyRequestResponse } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { startCommandServiceTestEnv, type CommandServiceTestEnv } from './testing/commandServiceTestEnv';
+import { routeValidationSuite, type JsonObject, type RouteCase as GenericRouteCase } from './testing/routeValidationSuite';
 
 const EXERCISE = '0190f5a2-7c1e-7b3a-9d4e-5f6a7b8c9d0e';
-const PROBLEM_JSON = /^application\/problem\+json/;
-const BODY_LIMIT = 64 * 1024;
-
-type Method = 'POST' | 'PUT' | 'DELETE';
-type JsonObject = { [key: string]: unknown };
 
 interface Fixture {
   /** A planned workout (start, cancel accept it). */
@@ -18,17 +12,7 @@ interface Fixture {
   setId: string;
 }
 
-interface RouteCase {
-  readonly name: string;
-  readonly method: Method;
-  url(f: Fixture): string;
-  /** A body the route accepts in the fixture's state. */
-  readonly valid: JsonObject;
-  /** [field pointer, body] pairs with one value of the wrong JSON type. */
-  readonly wrongTypes: readonly (readonly [string, JsonObject])[];
-  /** [field pointer, body] pairs with one value out of range. */
-  readonly outOfRange: readonly (readonly [string, JsonObject])[];
-}
+type RouteCase = GenericRouteCase<Fixture>;
 
 const set = { exerciseId: EXERCISE, reps: 5, load: { value: 100, unit: 'kg' }, rpe: 8 };
 /** The out-of-range values the set rules name, under `at` (a pointer prefix) inside `wrap`. */
@@ -153,11 +137,9 @@ const MASS_ASSIGNMENT = {
 
 describe('request validation on every command route (real PostgreSQL, real OIDC provider)', () => {
   let env: CommandServiceTestEnv;
-  let fixture: Fixture;
 
   beforeAll(async () => {
     env = await startCommandServiceTestEnv('cmd_validation');
-    fixture = await freshFixture();
   });
   afterAll(async () => {
     await env?.close();
@@ -173,132 +155,5 @@ describe('request validation on every command route (real PostgreSQL, real OIDC 
     return { planned: planned.json<{ workoutId: string }>().workoutId, started: startedId, setId: logged.json<{ setId: string }>().setId };
   }
 
-  /** Sends the request and checks it was refused with `status` as problem+json, with nothing appended. */
-  async function expectRefused(route: RouteCase, body: unknown, status: number, field?: string): Promise<LightMyRequestResponse> {
-    const before = await env.countEvents();
-    const response = await env.inject(route.method, route.url(fixture), { token: env.tokens.alice, body });
-    expect(response.statusCode, `${route.name} ${response.body}`).toBe(status);
-    expect(response.headers['content-type']).toMatch(PROBLEM_JSON);
-    const problem = response.json<{ status: number; code: string; errors?: { field: string }[] }>();
-    expect(problem.status).toBe(status);
-    expect(typeof problem.code).toBe('string');
-    if (field !== undefined) expect(problem.errors?.map((e) => e.field), `${route.name} ${response.body}`).toContain(field);
-    expect(await env.countEvents()).toBe(before);
-    return response;
-  }
-
-  for (const route of routes) {
-    describe(route.name, () => {
-      it('rejects malformed JSON with 400 MALFORMED_JSON and appends nothing', async () => {
-        for (const raw of ['{"set": ', '{title: "A"}', "{'a': 1}", '[1,]', '\u0000']) {
-          const response = await expectRefused(route, raw, 400);
-          expect(response.json()).toMatchObject({ code: 'MALFORMED_JSON' });
-        }
-      });
-
-      it('rejects a body that is not a JSON object with 400', async () => {
-        for (const body of ['null', '[]', '"workout"', '42']) await expectRefused(route, body, 400, '/body');
-      });
-
-      it('rejects values of the wrong type with 400 naming the field and appends nothing', async () => {
-        for (const [field, body] of route.wrongTypes) await expectRefused(route, body, 400, field);
-      });
-
-      it('rejects unknown fields, including subjectId, role and tenantId mass assignment, with 400 naming the field', async () => {
-        for (const [key, value] of Object.entries(MASS_ASSIGNMENT)) await expectRefused(route, { ...route.valid, [key]: value }, 400, `/body/${key}`);
-        await expectRefused(route, { ...route.valid, someOtherField: 1 }, 400, '/body/someOtherField');
-      });
-
-      it('rejects out-of-range values with 400 naming the field and appends nothing', async () => {
-        for (const [field, body] of route.outOfRange) await expectRefused(route, body, 400, field);
-      });
-
-      it('rejects a body over the 64 KiB limit with 413 and appends nothing', async () => {
-        const response = await expectRefused(route, { ...route.valid, padding: 'x'.repeat(BODY_LIMIT) }, 413);
-        expect(response.json()).toMatchObject({ code: 'BODY_TOO_LARGE' });
-      });
-
-      it('rejects a body that is not application/json with 415', async () => {
-        const before = await env.countEvents();
-        const response = await env.app.inject({
-          method: route.method,
-          url: route.url(fixture),
-          headers: { authorization: `Bearer ${env.tokens.alice}`, 'content-type': 'text/plain' },
-          payload: 'title=A',
-        });
-        expect(response.statusCode).toBe(415);
-        expect(response.headers['content-type']).toMatch(PROBLEM_JSON);
-        expect(await env.countEvents()).toBe(before);
-      });
-
-      it('accepts the valid body (positive control for the refusals above)', async () => {
-        const response = await env.inject(route.method, route.url(fixture), { token: env.tokens.alice, body: route.valid });
-        expect(response.statusCode, response.body).toBeLessThan(300);
-        fixture = await freshFixture();
-      });
-    });
-  }
-
-  describe('generated bodies (fast-check)', () => {
-    /** Every JSON pointer-ish path (as key lists) into a value, objects and arrays alike. */
-    function paths(value: unknown, prefix: (string | number)[] = []): (string | number)[][] {
-      if (Array.isArray(value)) return [prefix, ...value.flatMap((v, i) => paths(v, [...prefix, i]))];
-      if (typeof value === 'object' && value !== null) return [prefix, ...Object.entries(value).flatMap(([k, v]) => paths(v, [...prefix, k]))];
-      return [prefix];
-    }
-
-    function edit(valid: JsonObject, path: (string | number)[], change: (parent: Record<string | number, unknown>, key: string | number) => void): unknown {
-      const copy = structuredClone(valid) as unknown;
-      if (path.length === 0) return copy;
-      let parent = copy as Record<string | number, unknown>;
-      for (const key of path.slice(0, -1)) parent = parent[key] as Record<string | number, unknown>;
-      change(parent, path.at(-1) as string | number);
-      return copy;
-    }
-
-    const edgeValue = fc.oneof(
-      fc.jsonValue(),
-      fc.constantFrom(0, -1, 0.5, 1e308, -1e308, 1001, 2 ** 53, '', ' ', '0190f5a2-7c1e-7b3a-9d4e-5f6a7b8c9d0e', '2026-03-04T07:00:00Z', '9999-12-31T23:59:59.999-23:59', '2016-12-31T23:59:60Z'),
-    );
-
-    /** Mutations of a valid body: a value replaced, a field removed, a field added. */
-    function mutationsOf(valid: JsonObject): fc.Arbitrary<unknown> {
-      const all = paths(valid).filter((p) => p.length > 0);
-      const objects = paths(valid).filter((p) => {
-        let v: unknown = valid;
-        for (const k of p) v = (v as Record<string | number, unknown>)[k];
-        return typeof v === 'object' && v !== null && !Array.isArray(v);
-      });
-      return fc.oneof(
-        fc.tuple(fc.constantFrom(...all), edgeValue).map(([p, v]) => edit(valid, p, (parent, k) => void (parent[k] = v))),
-        fc.constantFrom(...all).map((p) => edit(valid, p, (parent, k) => void delete parent[k])),
-        fc.tuple(fc.constantFrom(...objects), fc.string({ maxLength: 12 }), edgeValue).map(([p, key, v]) =>
-          edit(valid, [...p, key], (parent, k) => void (parent[k] = v)),
-        ),
-      );
-    }
-
-    for (const route of routes) {
-      it(`${route.name}: never answers 5xx; every 4xx is problem+json and appends nothing`, async () => {
-        const bodies = fc.oneof(
-          { weight: 3, arbitrary: mutationsOf(route.valid) },
-          { weight: 1, arbitrary: fc.jsonValue().map((v) => JSON.stringify(v) ?? 'null') },
-          { weight: 1, arbitrary: fc.string({ maxLength: 40 }) },
-        );
-        await fc.assert(
-          fc.asyncProperty(bodies, async (body) => {
-            const before = await env.countEvents();
-            const response = await env.inject(route.method, route.url(fixture), { token: env.tokens.alice, body });
-            expect(response.statusCode, response.body).toBeLessThan(500);
-            if (response.statusCode >= 400) {
-              expect(response.headers['content-type']).toMatch(PROBLEM_JSON);
-              expect(response.json()).toMatchObject({ status: response.statusCode, code: expect.any(String) as string });
-              expect(await env.countEvents()).toBe(before);
-            }
-          }),
-          { numRuns: 60 },
-        );
-      });
-    }
-  });
+  routeValidationSuite({ env: () => env, fresh: freshFixture, routes, massAssignment: MASS_ASSIGNMENT });
 });

@@ -359,6 +359,10 @@ describe('workout command routes (real PostgreSQL, real OIDC provider)', () => {
     expect(response.statusCode).toBe(200);
     const doc = response.json<{ paths: Record<string, Record<string, unknown>> }>();
     expect(Object.keys(doc.paths).sort()).toEqual([
+      '/api/v1/body-metrics',
+      '/api/v1/body-metrics/{measurementId}',
+      '/api/v1/exercises',
+      '/api/v1/exercises/{exerciseId}',
       '/api/v1/workouts',
       '/api/v1/workouts/{workoutId}/cancel',
       '/api/v1/workouts/{workoutId}/clone',
@@ -368,6 +372,8 @@ describe('workout command routes (real PostgreSQL, real OIDC provider)', () => {
       '/api/v1/workouts/{workoutId}/start',
     ]);
     expect(Object.keys(doc.paths['/api/v1/workouts/{workoutId}/sets/{setId}'] ?? {}).sort()).toEqual(['delete', 'put']);
+    expect(Object.keys(doc.paths['/api/v1/exercises/{exerciseId}'] ?? {}).sort()).toEqual(['delete', 'put']);
+    expect(Object.keys(doc.paths['/api/v1/body-metrics/{measurementId}'] ?? {}).sort()).toEqual(['delete', 'put']);
   });
 
   // Last: destroys the coach's data key for good.

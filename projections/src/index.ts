@@ -16,6 +16,9 @@ export {
 export { migrateReadModels, readModelMigrations, READ_MODEL_MIGRATION_TABLE, READ_MODEL_MIGRATION_LOCK_TABLE } from './migrations/index';
 export type * from './readModelDb';
 export { workoutsProjection, WORKOUTS_PROJECTION } from './workouts/workoutsProjection';
+export { bodyMeasurementsProjection, BODY_MEASUREMENTS_PROJECTION } from './bodyMetrics/bodyMeasurementsProjection';
+export { exercisesProjection, EXERCISES_PROJECTION } from './exercises/exercisesProjection';
+export { catalogExerciseId, readCatalog, seedExerciseCatalog, CATALOG_IMAGE_BASE_URL, type CatalogSourceEntry } from './exercises/exerciseCatalog';
 export {
   loadProjectionsConfig,
   openProjectionsService,

@@ -7,6 +7,8 @@ import pg from 'pg';
 import { migrateReadModels } from './migrations/index';
 import { ProjectionRunner, type BatchTracer, type CommitListener, type Projection, type ProjectionLogger } from './projectionRunner';
 import type { ReadModelDb } from './readModelDb';
+import { exercisesProjection } from './exercises/exercisesProjection';
+import { bodyMeasurementsProjection } from './bodyMetrics/bodyMeasurementsProjection';
 import { workoutsProjection } from './workouts/workoutsProjection';
 
 /** Thrown for a missing or malformed setting; the message names the variable. */
@@ -24,9 +26,14 @@ export interface ProjectionsConfig {
   readonly databaseUrl: string;
   readonly masterKey: MasterKey;
   readonly batchSize: number;
+  /** Events per batch while a rebuild replays the store (bigger batches, fewer transactions). */
+  readonly rebuildBatchSize: number;
 }
 
-/** Reads DATABASE_URL, FITLEDGER_MASTER_KEY (or FITLEDGER_MASTER_KEY_FILE) and PROJECTIONS_BATCH_SIZE (default 500). */
+/**
+ * Reads DATABASE_URL, FITLEDGER_MASTER_KEY (or FITLEDGER_MASTER_KEY_FILE), PROJECTIONS_BATCH_SIZE
+ * (default 500) and PROJECTIONS_REBUILD_BATCH_SIZE (default 5000).
+ */
 export function loadProjectionsConfig(env: Readonly<Record<string, string | undefined>>): ProjectionsConfig {
   const databaseUrl = env.DATABASE_URL;
   if (databaseUrl === undefined || databaseUrl === '') {
@@ -39,17 +46,23 @@ export function loadProjectionsConfig(env: Readonly<Record<string, string | unde
     const variable = (error as { variable?: unknown }).variable;
     throw new ProjectionsConfigError(typeof variable === 'string' ? variable : 'FITLEDGER_MASTER_KEY', (error as Error).message);
   }
-  const rawBatch = env.PROJECTIONS_BATCH_SIZE;
-  const batchSize = rawBatch === undefined || rawBatch === '' ? 500 : Number(rawBatch);
-  if (!Number.isSafeInteger(batchSize) || batchSize < 1 || batchSize > 10_000) {
-    throw new ProjectionsConfigError('PROJECTIONS_BATCH_SIZE', 'PROJECTIONS_BATCH_SIZE must be an integer from 1 to 10000');
+  const batchSize = batchSizeFrom(env, 'PROJECTIONS_BATCH_SIZE', 500);
+  const rebuildBatchSize = batchSizeFrom(env, 'PROJECTIONS_REBUILD_BATCH_SIZE', 5_000);
+  return Object.freeze({ databaseUrl, masterKey, batchSize, rebuildBatchSize });
+}
+
+function batchSizeFrom(env: Readonly<Record<string, string | undefined>>, variable: string, fallback: number): number {
+  const raw = env[variable];
+  const value = raw === undefined || raw === '' ? fallback : Number(raw);
+  if (!Number.isSafeInteger(value) || value < 1 || value > 10_000) {
+    throw new ProjectionsConfigError(variable, `${variable} must be an integer from 1 to 10000`);
   }
-  return Object.freeze({ databaseUrl, masterKey, batchSize });
+  return value;
 }
 
 /** Every PostgreSQL read-model projection of the service. */
 export function defaultProjections(logger?: ProjectionLogger): Projection[] {
-  return [workoutsProjection(logger ? { logger } : {})];
+  return [workoutsProjection(logger ? { logger } : {}), exercisesProjection(), bodyMeasurementsProjection()];
 }
 
 /** A Kysely instance over a pool the caller owns (destroying it ends that pool). */
@@ -83,6 +96,7 @@ export async function openProjectionsService(
     db,
     projections: options.projections ?? defaultProjections(options.logger),
     batchSize: config.batchSize,
+    rebuildBatchSize: config.rebuildBatchSize,
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.onCommitted ? { onCommitted: options.onCommitted } : {}),
     ...(options.traceBatch ? { traceBatch: options.traceBatch } : {}),

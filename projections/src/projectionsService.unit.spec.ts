@@ -30,11 +30,13 @@ describe('projections configuration', () => {
 
   it('rejects a batch size that is not a positive integer', () => {
     expect(configError({ DATABASE_URL: 'postgres://localhost/x', FITLEDGER_MASTER_KEY: KEY, PROJECTIONS_BATCH_SIZE: '0' }).variable).toBe('PROJECTIONS_BATCH_SIZE');
+    expect(configError({ DATABASE_URL: 'postgres://localhost/x', FITLEDGER_MASTER_KEY: KEY, PROJECTIONS_REBUILD_BATCH_SIZE: '1.5' }).variable).toBe('PROJECTIONS_REBUILD_BATCH_SIZE');
+    expect(configError({ DATABASE_URL: 'postgres://localhost/x', FITLEDGER_MASTER_KEY: KEY, PROJECTIONS_REBUILD_BATCH_SIZE: '20000' }).variable).toBe('PROJECTIONS_REBUILD_BATCH_SIZE');
   });
 
   it('reads a complete configuration with the default batch size', () => {
     const config = loadProjectionsConfig({ DATABASE_URL: 'postgres://localhost/x', FITLEDGER_MASTER_KEY: KEY });
-    expect(config).toMatchObject({ databaseUrl: 'postgres://localhost/x', batchSize: 500 });
+    expect(config).toMatchObject({ databaseUrl: 'postgres://localhost/x', batchSize: 500, rebuildBatchSize: 5_000 });
     expect(Object.isFrozen(config)).toBe(true);
   });
 });

@@ -93,11 +93,67 @@ export interface RmFeedChangesTable {
   traceparent: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
-export type FeedKind = 'workout' | 'personal_record';
+export type FeedKind = 'workout' | 'personal_record' | 'body_measurement';
 export type FeedOp = 'upsert' | 'delete';
+
+/**
+ * The exercise library: catalog rows (source 'catalog', visibility 'public', seeded by migration
+ * 0004) and custom exercises (source 'custom', written by the `exercises` projection).
+ */
+export interface RmExercisesTable {
+  exercise_id: string;
+  source: 'catalog' | 'custom';
+  /** The catalog's own id (e.g. `Barbell_Squat`); null for custom exercises. */
+  source_id: string | null;
+  visibility: 'public' | 'organisation' | 'private';
+  /** Null for public rows. */
+  tenant_id: string | null;
+  /** The owner; null for public rows. */
+  subject_id: string | null;
+  name: string;
+  category: string;
+  level: string;
+  equipment: string | null;
+  mechanic: string | null;
+  force: string | null;
+  primary_muscles: string[];
+  secondary_muscles: string[];
+  instructions: string[];
+  media_links: string[];
+  archived: ColumnType<boolean, boolean | undefined, boolean>;
+  revision: ColumnType<string | null, number | string | null | undefined, number | string | null>;
+  updated_position: string | null;
+  /** Generated: lower(unaccent(name)). */
+  search_name: ColumnType<string, never, never>;
+  /** Generated: weighted tsvector over name, muscles, equipment and category. */
+  search_doc: ColumnType<string, never, never>;
+  /** Generated: unstemmed tsvector of the name (prefix suggestions). */
+  suggest_doc: ColumnType<string, never, never>;
+}
+
+/** One current body measurement (see migration 0005); deleted measurements have no row. */
+export interface RmBodyMeasurementsTable {
+  measurement_id: string;
+  tenant_id: string;
+  subject_id: string;
+  metric: string;
+  site: string | null;
+  /** The canonical value: kg, %, m, bpm, mmHg (systolic), s or l by metric. */
+  value_si: number;
+  entered_value: number | null;
+  entered_unit: string | null;
+  systolic_mmhg: number | null;
+  diastolic_mmhg: number | null;
+  measured_at: Timestamp;
+  note: string | null;
+  revision: ColumnType<string, number | string, number | string>;
+  updated_position: string;
+}
 
 /** The read-model schema (see migrations/). */
 export interface ReadModelDb {
+  rm_body_measurements: RmBodyMeasurementsTable;
+  rm_exercises: RmExercisesTable;
   projection_checkpoints: ProjectionCheckpointsTable;
   rm_workouts: RmWorkoutsTable;
   rm_workout_sets: RmWorkoutSetsTable;

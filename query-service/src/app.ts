@@ -8,3 +8,4 @@ export type { FeedOptions } from './routes/feed';
 export { ownDataOnly, type ReadScope, type ReadScopeResolver } from './readScope';
 export { loadQueryServiceConfig, QueryServiceConfigError, type QueryServiceConfig } from './config';
 export { startQueryService, type RunningQueryService, type StartQueryServiceOptions } from './queryService';
+export { searchExercises, suggestExercises, findExercise, type SearchParams, type ExerciseFilters } from './exercises/exerciseLibrary';

@@ -11,6 +11,10 @@ import { FeedHub } from './feed/feedHub';
 import { selectSubprotocol } from './feed/handshakeToken';
 import { ownDataOnly, type ReadScopeResolver } from './readScope';
 import { CLOSE_GOING_AWAY, feedRoutes, type FeedOptions } from './routes/feed';
+import { exerciseRepresentationSchemas } from './exercises/exerciseRepresentation';
+import { bodyMeasurementSchema } from './bodyMeasurementRepresentation';
+import { bodyMeasurementRoutes } from './routes/bodyMeasurements';
+import { exerciseRoutes } from './routes/exercises';
 import { personalRecordRoutes } from './routes/personalRecords';
 import { workoutRoutes } from './routes/workouts';
 import { representationSchemas } from './workoutRepresentation';
@@ -56,7 +60,7 @@ export function buildApp(deps: QueryServiceDeps): FastifyInstance {
     ],
     errorMappers: [authenticationProblem],
   });
-  for (const schema of representationSchemas) app.addSchema(schema);
+  for (const schema of [...representationSchemas, ...exerciseRepresentationSchemas, bodyMeasurementSchema]) app.addSchema(schema);
 
   const hub = new FeedHub(deps.changeSource);
   app.addHook('onClose', () => hub.close());
@@ -76,6 +80,8 @@ export function buildApp(deps: QueryServiceDeps): FastifyInstance {
         rest.addHook('onRequest', authenticate(deps.verifier));
         workoutRoutes(rest, { db, resolveScope });
         personalRecordRoutes(rest, { db, resolveScope });
+        bodyMeasurementRoutes(rest, { db, resolveScope });
+        exerciseRoutes(rest, { db, resolveScope, ...(deps.db instanceof Kysely ? {} : { pool: deps.db }) });
         restDone();
       });
       void api.register((live, _liveOpts, liveDone) => {

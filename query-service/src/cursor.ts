@@ -31,7 +31,7 @@ const POSITION = /^[0-9a-f]{32}$/;
 // UTC with microseconds (timestamptz precision): a millisecond cursor would skip rows that differ
 // from the page's last row only below the millisecond.
 const ISO_INSTANT_US = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
-const MAX_CURSOR_LENGTH = 256;
+const MAX_CURSOR_LENGTH = 1024;
 
 function encode(value: Record<string, unknown>): string {
   return Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
@@ -73,6 +73,26 @@ export function decodeWorkoutListCursor(cursor: string): WorkoutListCursor {
   return { sortAt: s, workoutId: w };
 }
 
+/** Keyset position in a body-measurement series: (measured_at DESC, measurement_id DESC). */
+export interface MeasurementSeriesCursor {
+  /** `measured_at` in UTC with microseconds. */
+  readonly measuredAt: string;
+  readonly measurementId: string;
+}
+
+export function encodeMeasurementSeriesCursor(cursor: MeasurementSeriesCursor): string {
+  return encode({ k: 'bm', t: cursor.measuredAt, m: cursor.measurementId });
+}
+
+/** Throws InvalidCursorError unless `cursor` is a well-formed body-measurement series cursor. */
+export function decodeMeasurementSeriesCursor(cursor: string): MeasurementSeriesCursor {
+  const record = decode(cursor, 'bm');
+  const { t, m } = record;
+  if (!exactKeys(record, ['k', 't', 'm']) || typeof t !== 'string' || typeof m !== 'string') throw new InvalidCursorError();
+  if (!ISO_INSTANT_US.test(t) || Number.isNaN(Date.parse(t)) || !UUID.test(m)) throw new InvalidCursorError();
+  return { measuredAt: t, measurementId: m };
+}
+
 export function encodeFeedCursor(cursor: FeedCursor): string {
   return encode({ k: 'fd', p: cursor.position, q: cursor.seq });
 }
@@ -84,4 +104,32 @@ export function decodeFeedCursor(cursor: string): FeedCursor {
   if (!exactKeys(record, ['k', 'p', 'q']) || typeof p !== 'string' || !POSITION.test(p)) throw new InvalidCursorError();
   if (typeof q !== 'number' || !Number.isSafeInteger(q) || q < 0 || q > 2_147_483_647) throw new InvalidCursorError();
   return { position: p, seq: q };
+}
+
+/** Keyset position in a ranked exercise search, bound to the query it came from. */
+export interface ExerciseSearchCursor {
+  /** Score as numeric text (at most 6 decimals). */
+  readonly score: string;
+  readonly sortName: string;
+  readonly exerciseId: string;
+  /** Hash of the query and filters: a cursor only continues the search that issued it. */
+  readonly queryHash: string;
+}
+
+const SCORE = /^\d{1,3}(?:\.\d{1,6})?$/;
+const QUERY_HASH = /^[A-Za-z0-9_-]{16}$/;
+
+export function encodeExerciseSearchCursor(cursor: ExerciseSearchCursor): string {
+  return encode({ k: 'ex', s: cursor.score, n: cursor.sortName, i: cursor.exerciseId, h: cursor.queryHash });
+}
+
+/** Throws InvalidCursorError unless `cursor` is a well-formed exercise search cursor. */
+export function decodeExerciseSearchCursor(cursor: string): ExerciseSearchCursor {
+  const record = decode(cursor, 'ex');
+  const { s, n, i, h } = record;
+  if (!exactKeys(record, ['k', 's', 'n', 'i', 'h']) || typeof s !== 'string' || typeof n !== 'string' || typeof i !== 'string' || typeof h !== 'string') {
+    throw new InvalidCursorError();
+  }
+  if (!SCORE.test(s) || n.length > 300 || !UUID.test(i) || !QUERY_HASH.test(h)) throw new InvalidCursorError();
+  return { score: s, sortName: n, exerciseId: i, queryHash: h };
 }

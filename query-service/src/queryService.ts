@@ -42,7 +42,8 @@ export async function startQueryService(config: QueryServiceConfig, options: Sta
   if (!changeSource) throw new Error('unreachable: no change source');
   const verifier = createTokenVerifier({ issuer: config.oidcIssuer, audience: config.oidcAudience });
   const app = buildApp({
-    db,
+    // The pool itself: buildApp wraps it, and the exercise search runs prepared statements on it.
+    db: pool,
     verifier,
     changeSource,
     ...(options.logger ? { logger: options.logger } : {}),

@@ -1,10 +1,8 @@
-import { authenticate, requireIdentity, type TokenVerifier } from '@fitledger/auth';
+import { authenticate, type TokenVerifier } from '@fitledger/auth';
 import type { GeoLocation, SetInput, WorkoutCommand } from '@fitledger/domain';
-import { extractTraceparent, injectTraceparent } from '@fitledger/observability';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { requestFingerprint } from '../idempotency';
-import { etagOf, parseIfMatch } from '../preconditions';
-import { fieldLocator, invalidIfMatch, validationFailed } from '../problems';
+import { fieldLocator, validationFailed } from '../problems';
+import { commandContextOf, emptyBodyIsEmptyObject, present, sendOutcome } from './commandRequest';
 import type { CommandContext, CommandOutcome, CommandSpec, WorkoutCommandRunner } from '../workoutCommandRunner';
 import {
   cancelWorkoutBody,
@@ -55,17 +53,6 @@ const created = { 201: { description: 'Recorded.', ...commandResultSchema }, ...
 const done = { 200: { description: 'Recorded (or already so: nothing new to record).', ...commandResultSchema }, ...commandProblems } as const;
 const tags = ['workouts'];
 
-/** Bodies are optional on routes whose fields all are: a bare POST means "{}". */
-function emptyBodyIsEmptyObject(request: FastifyRequest): Promise<void> {
-  if (request.body === undefined) request.body = {};
-  return Promise.resolve();
-}
-
-/** `undefined`-free spread: optional command fields are left out, not set to undefined. */
-function present<T extends Record<string, unknown>>(value: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
-}
-
 const toDate = (value: string | undefined): Date | undefined => (value === undefined ? undefined : new Date(value));
 
 /**
@@ -78,30 +65,9 @@ export const workoutRoutes: FastifyPluginAsync<WorkoutRoutesOptions> = (app: Fas
   // JSON only: fastify would otherwise hand text/plain bodies to the schema as strings.
   app.removeContentTypeParser('text/plain');
 
-  async function contextOf(request: FastifyRequest): Promise<CommandContext> {
-    const identity = requireIdentity(request);
-    runner.assertMayWrite(identity);
-    const ifMatch = parseIfMatch(request.headers['if-match']);
-    if (ifMatch === null) throw invalidIfMatch();
-    const idempotencyKey = request.headers['idempotency-key'];
-    if (Array.isArray(idempotencyKey)) throw validationFailed('/headers/idempotency-key', 'must be given once');
-    const traceparent = injectTraceparent() ?? injectTraceparent(extractTraceparent(header(request, 'traceparent')));
-    return runner.context({
-      identity,
-      correlationId: request.id,
-      // Only a retried request under the same key is compared with the first one.
-      fingerprint: () => requestFingerprint({ method: request.method, route: request.routeOptions.url ?? request.url, params: request.params, body: request.body }),
-      ...(traceparent === undefined ? {} : { traceparent }),
-      ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
-      ...(ifMatch === undefined ? {} : { ifMatch }),
-    });
-  }
-
-  function respond(reply: FastifyReply, status: 200 | 201, result: { workoutId: string; setId?: string } & CommandOutcome, location?: string): FastifyReply {
-    reply.code(status).header('etag', etagOf(result.revision)).header('cache-control', 'no-store');
-    if (location !== undefined) reply.header('location', location);
-    return reply.send(result);
-  }
+  const contextOf = (request: FastifyRequest): Promise<CommandContext> => commandContextOf(request, runner);
+  const respond = (reply: FastifyReply, status: 200 | 201, result: { workoutId: string; setId?: string } & CommandOutcome, location?: string): FastifyReply =>
+    sendOutcome(reply, status, result, location);
 
   const run = (ctx: CommandContext, spec: CommandSpec): Promise<CommandOutcome> => runner.execute(ctx, spec);
 
@@ -335,7 +301,3 @@ export const workoutRoutes: FastifyPluginAsync<WorkoutRoutesOptions> = (app: Fas
   return Promise.resolve();
 };
 
-function header(request: FastifyRequest, name: string): string | undefined {
-  const value = request.headers[name];
-  return typeof value === 'string' ? value : undefined;
-}

@@ -13,7 +13,15 @@ export type DomainErrorCode =
   | 'SET_AFTER_COMPLETION'
   | 'SET_ALREADY_EXISTS'
   | 'SET_NOT_FOUND'
-  | 'SOURCE_WORKOUT_NOT_FOUND';
+  | 'SOURCE_WORKOUT_NOT_FOUND'
+  | 'EXERCISE_NOT_FOUND'
+  | 'EXERCISE_ALREADY_EXISTS'
+  | 'EXERCISE_ID_MISMATCH'
+  | 'EXERCISE_ARCHIVED'
+  | 'MEASUREMENT_NOT_FOUND'
+  | 'MEASUREMENT_ALREADY_EXISTS'
+  | 'MEASUREMENT_ID_MISMATCH'
+  | 'MEASUREMENT_DELETED';
 
 /** A command broke a domain rule. `field` names the offending field when there is one. */
 export class DomainError extends Error {

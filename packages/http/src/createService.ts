@@ -23,7 +23,8 @@ export interface ServiceOptions {
   readonly openapi?: { readonly title: string; readonly version: string; readonly description?: string };
 }
 
-const ajvCommon: AjvOptions = { allErrors: false, strict: true, useDefaults: true, removeAdditional: false, $data: false };
+// discriminator: a oneOf keyed by a tag property (e.g. a measurement's `metric`) reports the errors of the matching branch only.
+const ajvCommon: AjvOptions = { allErrors: false, strict: true, useDefaults: true, removeAdditional: false, $data: false, discriminator: true };
 
 /**
  * A fastify instance with FitLedger's HTTP conventions: bodies validated strictly (unknown fields

@@ -3,12 +3,16 @@ import type pg from 'pg';
 import * as m0001 from './0001_readModels';
 import * as m0002 from './0002_feedPositionIndex';
 import * as m0003 from './0003_feedTraceparent';
+import * as m0004 from './0004_exerciseLibrary';
+import * as m0005 from './0005_bodyMeasurements';
 
 /** The read models' migrations, in order. Names never change once released. */
 export const readModelMigrations: Readonly<Record<string, Migration>> = {
   '0001_read_models': m0001,
   '0002_feed_position_index': m0002,
   '0003_feed_traceparent': m0003,
+  '0004_exercise_library': m0004,
+  '0005_body_measurements': m0005,
 };
 
 export const READ_MODEL_MIGRATION_TABLE = 'rm_migrations';

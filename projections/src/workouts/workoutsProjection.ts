@@ -98,7 +98,9 @@ export function workoutsProjection(options: { logger?: ProjectionLogger } = {}):
     eventTypes: WORKOUT_EVENT_TYPES,
 
     async reset(trx) {
-      await sql`TRUNCATE rm_feed_changes, rm_personal_records, rm_workout_sets, rm_workouts`.execute(trx);
+      // The feed is shared with other projections: only this projection's kinds go.
+      await sql`DELETE FROM rm_feed_changes WHERE kind IN ('workout', 'personal_record')`.execute(trx);
+      await sql`TRUNCATE rm_personal_records, rm_workout_sets, rm_workouts`.execute(trx);
     },
 
     async apply(events, trx) {

@@ -1,4 +1,5 @@
 import type { FeedKind, FeedOp } from '@fitledger/projections';
+import { bodyMeasurement, type BodyMeasurementRepresentation, type BodyMeasurementRowLike } from '../bodyMeasurementRepresentation';
 import { encodeFeedCursor, type FeedCursor } from '../cursor';
 import type { ReadScope } from '../readScope';
 import {
@@ -21,9 +22,9 @@ export interface FeedMessage {
   /**
    * Shaped like the REST representations; null when op is `delete`. `workout`: the WorkoutSummary
    * after the change plus the sets it logged or corrected (`sets`) and deleted (`deletedSetIds`).
-   * `personal_record`: the PersonalRecord after the change.
+   * `personal_record`: the PersonalRecord after the change. `body_measurement`: the BodyMeasurement.
    */
-  readonly payload: WorkoutChangeRepresentation | PersonalRecordRepresentation | null;
+  readonly payload: WorkoutChangeRepresentation | PersonalRecordRepresentation | BodyMeasurementRepresentation | null;
 }
 
 export interface FeedRow {
@@ -46,6 +47,8 @@ function renderPayload(row: FeedRow): FeedMessage['payload'] {
     }
     case 'personal_record':
       return personalRecord(row.payload as PersonalRecordRowLike);
+    case 'body_measurement':
+      return bodyMeasurement(row.payload as BodyMeasurementRowLike);
     default: {
       const _exhaustive: never = row.kind;
       return _exhaustive;

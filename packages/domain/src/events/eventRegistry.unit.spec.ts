@@ -89,8 +89,14 @@ describe('event registry', () => {
     expect(createEventRegistry([{ ...weighed, firstSchemaVersion: 2 }]).versions('BodyWeighed')).toEqual([2, 3]);
   });
 
-  it('registers every workout event type at schema version 1', () => {
+  it('registers every workout, exercise and body measurement event type at schema version 1', () => {
     expect(eventRegistry.types()).toEqual([
+      'BodyMeasurementCorrected',
+      'BodyMeasurementDeleted',
+      'BodyMeasurementRecorded',
+      'ExerciseArchived',
+      'ExerciseCreated',
+      'ExerciseRevised',
       'SetCorrected',
       'SetDeleted',
       'SetLogged',

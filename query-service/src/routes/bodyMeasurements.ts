@@ -1,0 +1,144 @@
+import { HttpProblem } from '@fitledger/http';
+import type { ReadModelDb } from '@fitledger/projections';
+import type { FastifyInstance } from 'fastify';
+import { sql, type Kysely } from 'kysely';
+import { BODY_METRIC_NAMES, bodyMeasurement, type BodyMetricName } from '../bodyMeasurementRepresentation';
+import { decodeMeasurementSeriesCursor, encodeMeasurementSeriesCursor, InvalidCursorError, type MeasurementSeriesCursor } from '../cursor';
+import type { ReadScopeResolver } from '../readScope';
+import { authProblemResponses, PRIVATE_CACHE_HEADERS, readScopeOf } from './readContext';
+import { ifNoneMatchHits } from './workouts';
+
+export const DEFAULT_SERIES_PAGE_SIZE = 100;
+export const MAX_SERIES_PAGE_SIZE = 1_000;
+
+interface SeriesQuery {
+  metric: BodyMetricName;
+  site?: string;
+  from?: string;
+  to?: string;
+  limit: number;
+  cursor?: string;
+}
+
+const columns = [
+  'measurement_id',
+  'metric',
+  'site',
+  'value_si',
+  'entered_value',
+  'entered_unit',
+  'systolic_mmhg',
+  'diastolic_mmhg',
+  'measured_at',
+  'note',
+  'revision',
+] as const;
+
+const notFound = (): HttpProblem => new HttpProblem(404, 'MEASUREMENT_NOT_FOUND', 'Not Found', 'no such measurement');
+
+/** GET /body-metrics (one metric's series) and GET /body-metrics/{measurementId}, the caller's own. */
+export function bodyMeasurementRoutes(app: FastifyInstance, deps: { db: Kysely<ReadModelDb>; resolveScope: ReadScopeResolver }): void {
+  const { db, resolveScope } = deps;
+
+  app.get<{ Querystring: SeriesQuery }>(
+    '/body-metrics',
+    {
+      schema: {
+        summary: "A series of the caller's body measurements, newest first",
+        description: 'One metric per request (a chart series). Keyset pagination on (measuredAt DESC, measurementId DESC); `from` inclusive, `to` exclusive.',
+        tags: ['body metrics'],
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['metric'],
+          properties: {
+            metric: { type: 'string', enum: BODY_METRIC_NAMES },
+            site: { type: 'string', minLength: 1, maxLength: 40, description: 'Only circumferences measured at this site.' },
+            from: { type: 'string', format: 'date-time' },
+            to: { type: 'string', format: 'date-time' },
+            limit: { type: 'integer', minimum: 1, maximum: MAX_SERIES_PAGE_SIZE, default: DEFAULT_SERIES_PAGE_SIZE },
+            cursor: { type: 'string', minLength: 1, maxLength: 256, description: '`nextCursor` of the previous page.' },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['items', 'nextCursor'],
+            properties: {
+              items: { type: 'array', items: { $ref: 'BodyMeasurement#' } },
+              nextCursor: { type: ['string', 'null'], description: 'Pass as `cursor` for the next page; null on the last page.' },
+            },
+          },
+          ...authProblemResponses,
+        },
+      },
+    },
+    async (request, reply) => {
+      const scope = await readScopeOf(request, resolveScope);
+      const { metric, site, from, to, limit } = request.query;
+      let after: MeasurementSeriesCursor | undefined;
+      if (request.query.cursor !== undefined) {
+        try {
+          after = decodeMeasurementSeriesCursor(request.query.cursor);
+        } catch (error) {
+          if (!(error instanceof InvalidCursorError)) throw error;
+          throw new HttpProblem(400, 'INVALID_CURSOR', 'Bad Request', `/querystring/cursor: ${error.message}`, [{ field: '/querystring/cursor', message: error.message }]);
+        }
+      }
+      if (from !== undefined && to !== undefined && Date.parse(from) > Date.parse(to)) {
+        throw new HttpProblem(400, 'VALIDATION_FAILED', 'Bad Request', '/querystring/from: must not be after `to`', [{ field: '/querystring/from', message: 'must not be after to' }]);
+      }
+      let query = db
+        .selectFrom('rm_body_measurements')
+        .select(columns)
+        .select(sql<string>`to_char(measured_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('measured_key'))
+        .where('tenant_id', '=', scope.tenantId)
+        .where('subject_id', '=', scope.subjectId)
+        .where('metric', '=', metric);
+      if (site !== undefined) query = query.where('site', '=', site);
+      if (from !== undefined) query = query.where(sql<boolean>`measured_at >= ${from}::timestamptz`);
+      if (to !== undefined) query = query.where(sql<boolean>`measured_at < ${to}::timestamptz`);
+      if (after) query = query.where(sql<boolean>`(measured_at, measurement_id) < (${after.measuredAt}::timestamptz, ${after.measurementId}::uuid)`);
+      const rows = await query.orderBy('measured_at', 'desc').orderBy('measurement_id', 'desc').limit(limit + 1).execute();
+      const page = rows.slice(0, limit);
+      const last = page.at(-1);
+      const nextCursor = rows.length > limit && last ? encodeMeasurementSeriesCursor({ measuredAt: last.measured_key, measurementId: last.measurement_id }) : null;
+      return reply.headers(PRIVATE_CACHE_HEADERS).send({ items: page.map(bodyMeasurement), nextCursor });
+    },
+  );
+
+  app.get<{ Params: { measurementId: string } }>(
+    '/body-metrics/:measurementId',
+    {
+      schema: {
+        summary: 'One of the caller’s body measurements',
+        description: '`ETag` is the measurement revision; send it in `If-None-Match` to get 304 when nothing changed.',
+        tags: ['body metrics'],
+        params: { type: 'object', additionalProperties: false, required: ['measurementId'], properties: { measurementId: { type: 'string', format: 'uuid' } } },
+        response: {
+          200: { $ref: 'BodyMeasurement#' },
+          304: { type: 'null', description: 'Not modified: the `If-None-Match` tag is current.' },
+          404: { $ref: 'Problem#' },
+          ...authProblemResponses,
+        },
+      },
+    },
+    async (request, reply) => {
+      const scope = await readScopeOf(request, resolveScope);
+      const row = await db
+        .selectFrom('rm_body_measurements')
+        .select(columns)
+        .where('measurement_id', '=', request.params.measurementId)
+        .where('tenant_id', '=', scope.tenantId)
+        .where('subject_id', '=', scope.subjectId)
+        .executeTakeFirst();
+      // Someone else's measurement and a missing one answer alike.
+      if (!row) throw notFound();
+      const etag = `"${row.revision}"`;
+      reply.headers({ ...PRIVATE_CACHE_HEADERS, etag });
+      if (ifNoneMatchHits(request.headers['if-none-match'], etag)) return reply.code(304).send();
+      return reply.send(bodyMeasurement(row));
+    },
+  );
+}
