@@ -21,7 +21,11 @@ export type DomainErrorCode =
   | 'MEASUREMENT_NOT_FOUND'
   | 'MEASUREMENT_ALREADY_EXISTS'
   | 'MEASUREMENT_ID_MISMATCH'
-  | 'MEASUREMENT_DELETED';
+  | 'MEASUREMENT_DELETED'
+  | 'TEMPLATE_NOT_FOUND'
+  | 'TEMPLATE_ALREADY_EXISTS'
+  | 'TEMPLATE_ID_MISMATCH'
+  | 'TEMPLATE_ARCHIVED';
 
 /** A command broke a domain rule. `field` names the offending field when there is one. */
 export class DomainError extends Error {

@@ -27,3 +27,7 @@ export * from './bodyMetrics/bodyMeasurement';
 export * from './bodyMetrics/bodyMeasurementEventTypes';
 export * from './calendar/calendar';
 export * from './calendar/streaks';
+export * from './template/events';
+export * from './template/commands';
+export * from './template/template';
+export * from './template/templateEventTypes';

@@ -89,7 +89,7 @@ describe('event registry', () => {
     expect(createEventRegistry([{ ...weighed, firstSchemaVersion: 2 }]).versions('BodyWeighed')).toEqual([2, 3]);
   });
 
-  it('registers every workout, exercise and body measurement event type at schema version 1', () => {
+  it('registers every workout, exercise, body measurement and template event type at schema version 1', () => {
     expect(eventRegistry.types()).toEqual([
       'BodyMeasurementCorrected',
       'BodyMeasurementDeleted',
@@ -100,6 +100,9 @@ describe('event registry', () => {
       'SetCorrected',
       'SetDeleted',
       'SetLogged',
+      'TemplateArchived',
+      'TemplateCreated',
+      'TemplateRevised',
       'WorkoutCancelled',
       'WorkoutCloned',
       'WorkoutCompleted',

@@ -28,6 +28,8 @@ export type PlanWorkout = Command<
     readonly location?: GeoLocation;
     readonly notes?: string;
     readonly plannedSets?: readonly SetInput[];
+    /** Planned from this template version (its sets are in plannedSets). */
+    readonly fromTemplate?: { readonly templateId: string; readonly version: number };
   }
 >;
 

@@ -45,6 +45,9 @@ export type WorkoutPlannedData = {
   readonly notes?: string;
   /** Target sets, in order. */
   readonly plannedSets: readonly SetValues[];
+  /** The template (and its version) the workout was planned from, if any. */
+  readonly templateId?: string;
+  readonly templateVersion?: number;
 };
 
 export type WorkoutStartedData = {

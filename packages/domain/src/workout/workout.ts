@@ -70,7 +70,7 @@ function notBefore(value: string, earliest: string | undefined, field: string, e
 }
 
 /** Entered values plus their canonical SI values. Unknown units get no canonical value; validation names them. */
-function setValues(input: SetInput): SetValues {
+export function setValues(input: SetInput): SetValues {
   const { load, distance } = input;
   return compact({
     ...input,
@@ -171,6 +171,8 @@ export function decide(given: WorkoutCommand, state: WorkoutState): WorkoutEvent
               location: data.location,
               notes: data.notes,
               plannedSets: (data.plannedSets ?? []).map(setValues),
+              templateId: data.fromTemplate?.templateId,
+              templateVersion: data.fromTemplate?.version,
             }),
           ),
         },

@@ -124,6 +124,8 @@ export const workoutPlannedValidator: ObjectValidator<WorkoutPlannedData> = obje
   location: optional(geoLocation),
   notes: optional(notes),
   plannedSets,
+  templateId: optional(uuid()),
+  templateVersion: optional(number({ min: 1, integer: true })),
 });
 
 export const workoutStartedValidator: ObjectValidator<WorkoutStartedData> = object({
@@ -180,7 +182,7 @@ export const workoutClonedValidator: ObjectValidator<WorkoutClonedData> = object
 
 /** Every workout event type, schema version 1. Only opaque ids are stored in clear. */
 export const workoutEventTypes = [
-  defineEventType({ type: 'WorkoutPlanned', schemaVersion: 1, plainFields: ['workoutId'], validator: workoutPlannedValidator, upcasters: {} }),
+  defineEventType({ type: 'WorkoutPlanned', schemaVersion: 1, plainFields: ['workoutId', 'templateId'], validator: workoutPlannedValidator, upcasters: {} }),
   defineEventType({ type: 'WorkoutStarted', schemaVersion: 1, plainFields: ['workoutId'], validator: workoutStartedValidator, upcasters: {} }),
   defineEventType({ type: 'SetLogged', schemaVersion: 1, plainFields: ['workoutId', 'setId', 'exerciseId'], validator: setLoggedValidator, upcasters: {} }),
   defineEventType({ type: 'SetCorrected', schemaVersion: 1, plainFields: ['workoutId', 'setId', 'exerciseId'], validator: setCorrectedValidator, upcasters: {} }),
