@@ -11,9 +11,15 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import type { CommandServiceConfig } from './config';
 import { createBodyMeasurementCommandRunner } from './bodyMeasurementCommandRunner';
+import { createProfileCommandRunner } from './profileCommandRunner';
 import { createExerciseCommandRunner } from './exerciseCommandRunner';
 import { commandErrorMappers } from './problems';
 import { bodyMeasurementRoutes } from './routes/bodyMeasurements';
+import { profileRoutes } from './routes/profile';
+import { planRoutes } from './routes/plans';
+import { templateRoutes } from './routes/templates';
+import { createPlanCommandRunner } from './planCommandRunner';
+import { createTemplateCommandRunner } from './templateCommandRunner';
 import { exerciseRoutes } from './routes/exercises';
 import { API_PREFIX, workoutRoutes } from './routes/workouts';
 import { createWorkoutCommandRunner } from './workoutCommandRunner';
@@ -46,13 +52,19 @@ export function buildApp(deps: Deps): FastifyInstance {
     readinessChecks: deps.readinessChecks ?? [],
     openapi: { title: 'FitLedger command API', version: '1.0.0', description: 'Write side: workouts and custom exercises. Every route needs a bearer access token.' },
   });
-  const runner = createWorkoutCommandRunner({ store: deps.store, codec: deps.codec, keys: deps.keys, clock: deps.clock, randomBytes: deps.randomBytes });
+  const runnerDeps = { store: deps.store, codec: deps.codec, keys: deps.keys, clock: deps.clock, randomBytes: deps.randomBytes };
+  const runner = createWorkoutCommandRunner(runnerDeps);
   // Registered as a plugin so the routes are added after the OpenAPI plugin and show up in /openapi.json.
   void app.register(workoutRoutes, { prefix: API_PREFIX, verifier: deps.verifier, runner });
-  const exerciseRunner = createExerciseCommandRunner({ store: deps.store, codec: deps.codec, keys: deps.keys, clock: deps.clock, randomBytes: deps.randomBytes });
+  const exerciseRunner = createExerciseCommandRunner(runnerDeps);
   void app.register(exerciseRoutes, { prefix: API_PREFIX, verifier: deps.verifier, runner: exerciseRunner });
-  const measurementRunner = createBodyMeasurementCommandRunner({ store: deps.store, codec: deps.codec, keys: deps.keys, clock: deps.clock, randomBytes: deps.randomBytes });
+  const measurementRunner = createBodyMeasurementCommandRunner(runnerDeps);
   void app.register(bodyMeasurementRoutes, { prefix: API_PREFIX, verifier: deps.verifier, runner: measurementRunner });
+  const profileRunner = createProfileCommandRunner(runnerDeps);
+  void app.register(profileRoutes, { prefix: API_PREFIX, verifier: deps.verifier, runner: profileRunner });
+  const templateRunner = createTemplateCommandRunner(runnerDeps);
+  void app.register(templateRoutes, { prefix: API_PREFIX, verifier: deps.verifier, templates: templateRunner, workouts: runner });
+  void app.register(planRoutes, { prefix: API_PREFIX, verifier: deps.verifier, plans: createPlanCommandRunner(runnerDeps), templates: templateRunner });
   return app;
 }
 

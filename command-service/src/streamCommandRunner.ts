@@ -313,13 +313,20 @@ export function createStreamCommandRunner<State, Command, Event extends DomainEv
     }
   }
 
-  return { context, execute, loadForChange, assertMayWrite, notFound, preconditionFailed };
+  /** The stream's current state and owner without any access decision (the caller decides, e.g. "may use a shared template"); undefined when empty. */
+  async function peek(id: string): Promise<(Loaded<State> & { readonly owner: StreamOwner }) | undefined> {
+    const loaded = await load(kind.streamId(id), 'current');
+    return loaded.owner === undefined ? undefined : { state: loaded.state, revision: loaded.revision, owner: loaded.owner };
+  }
+
+  return { context, execute, loadForChange, peek, assertMayWrite, notFound, preconditionFailed };
 }
 
 export type StreamCommandRunner<State, Command> = {
   context(input: ContextInput): Promise<CommandContext>;
   execute(ctx: CommandContext, spec: CommandSpec<State, Command>): Promise<CommandOutcome>;
   loadForChange(ctx: CommandContext, id: string, checkIfMatch: boolean): Promise<Loaded<State>>;
+  peek(id: string): Promise<(Loaded<State> & { readonly owner: StreamOwner }) | undefined>;
   assertMayWrite(identity: Identity): void;
   notFound(): HttpProblem;
   preconditionFailed(): HttpProblem;

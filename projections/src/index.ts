@@ -17,6 +17,9 @@ export { migrateReadModels, readModelMigrations, READ_MODEL_MIGRATION_TABLE, REA
 export type * from './readModelDb';
 export { workoutsProjection, WORKOUTS_PROJECTION } from './workouts/workoutsProjection';
 export { bodyMeasurementsProjection, BODY_MEASUREMENTS_PROJECTION } from './bodyMetrics/bodyMeasurementsProjection';
+export { profilesProjection, PROFILES_PROJECTION } from './profiles/profilesProjection';
+export { templatesProjection, TEMPLATES_PROJECTION } from './templates/templatesProjection';
+export { plansProjection, PLANS_PROJECTION } from './plans/plansProjection';
 export { exercisesProjection, EXERCISES_PROJECTION } from './exercises/exercisesProjection';
 export { catalogExerciseId, readCatalog, seedExerciseCatalog, CATALOG_IMAGE_BASE_URL, type CatalogSourceEntry } from './exercises/exerciseCatalog';
 export {

@@ -9,6 +9,9 @@ import { ProjectionRunner, type BatchTracer, type CommitListener, type Projectio
 import type { ReadModelDb } from './readModelDb';
 import { exercisesProjection } from './exercises/exercisesProjection';
 import { bodyMeasurementsProjection } from './bodyMetrics/bodyMeasurementsProjection';
+import { profilesProjection } from './profiles/profilesProjection';
+import { plansProjection } from './plans/plansProjection';
+import { templatesProjection } from './templates/templatesProjection';
 import { workoutsProjection } from './workouts/workoutsProjection';
 
 /** Thrown for a missing or malformed setting; the message names the variable. */
@@ -62,7 +65,7 @@ function batchSizeFrom(env: Readonly<Record<string, string | undefined>>, variab
 
 /** Every PostgreSQL read-model projection of the service. */
 export function defaultProjections(logger?: ProjectionLogger): Projection[] {
-  return [workoutsProjection(logger ? { logger } : {}), exercisesProjection(), bodyMeasurementsProjection()];
+  return [workoutsProjection(logger ? { logger } : {}), exercisesProjection(), bodyMeasurementsProjection(), templatesProjection(), plansProjection(), profilesProjection()];
 }
 
 /** A Kysely instance over a pool the caller owns (destroying it ends that pool). */

@@ -150,8 +150,89 @@ export interface RmBodyMeasurementsTable {
   updated_position: string;
 }
 
+/** A workout template at its current version (migration 0007). */
+export interface RmTemplatesTable {
+  template_id: string;
+  tenant_id: string;
+  subject_id: string;
+  visibility: 'private' | 'organisation';
+  name: string;
+  notes: string | null;
+  planned_sets: ColumnType<unknown, string, string>;
+  version: number;
+  archived: ColumnType<boolean, boolean | undefined, boolean>;
+  use_count: ColumnType<number, number | undefined, number>;
+  revision: ColumnType<string, number | string, number | string>;
+  updated_position: string;
+}
+
+/** Every version a template had. */
+export interface RmTemplateVersionsTable {
+  template_id: string;
+  version: number;
+  name: string;
+  notes: string | null;
+  planned_sets: ColumnType<unknown, string, string>;
+  visibility: string;
+  recorded_at: Timestamp;
+}
+
+/** One person's current profile (see migration 0006); preference columns default to metric / off / private. */
+export interface RmProfilesTable {
+  subject_id: string;
+  tenant_id: string;
+  /** `date`: pg returns it as a Date at local midnight unless parsed as text; select it with to_char. */
+  birth_date: ColumnType<Date | string | null, string | null | undefined, string | null>;
+  sex: string | null;
+  height_m: number | null;
+  height_value: number | null;
+  height_unit: string | null;
+  weight_kg: number | null;
+  weight_value: number | null;
+  weight_unit: string | null;
+  time_zone: string | null;
+  locale: string | null;
+  week_start: number | null;
+  mass_unit: Generated<string>;
+  length_unit: Generated<string>;
+  distance_unit: Generated<string>;
+  volume_unit: Generated<string>;
+  notify_email: Generated<boolean>;
+  notify_push: Generated<boolean>;
+  notify_weekly_summary: Generated<boolean>;
+  profile_visibility: Generated<string>;
+  revision: BigIntColumn;
+  updated_position: string;
+}
+
+/** A person's time-zone history: from `effective_from` on they live in `time_zone` (TimeZoneChanged). */
+export interface RmProfileTimeZonesTable {
+  subject_id: string;
+  position: string;
+  tenant_id: string;
+  effective_from: Timestamp;
+  time_zone: string;
+}
+
+/** A weekly plan (migration 0008); `definition` is the domain's PlanDefinition. */
+export interface RmPlansTable {
+  plan_id: string;
+  tenant_id: string;
+  subject_id: string;
+  name: string;
+  definition: ColumnType<unknown, string, string>;
+  archived: ColumnType<boolean, boolean | undefined, boolean>;
+  revision: ColumnType<string, number | string, number | string>;
+  updated_position: string;
+}
+
 /** The read-model schema (see migrations/). */
 export interface ReadModelDb {
+  rm_plans: RmPlansTable;
+  rm_profiles: RmProfilesTable;
+  rm_profile_time_zones: RmProfileTimeZonesTable;
+  rm_templates: RmTemplatesTable;
+  rm_template_versions: RmTemplateVersionsTable;
   rm_body_measurements: RmBodyMeasurementsTable;
   rm_exercises: RmExercisesTable;
   projection_checkpoints: ProjectionCheckpointsTable;

@@ -1,3 +1,5 @@
+import { displayIn, type Displayed, type Quantity, type UnitPreferences } from '@fitledger/domain';
+
 /** Body measurements as the query API and the feed show them (from `rm_body_measurements` rows). */
 
 /** Canonical unit of `value` per metric. */
@@ -27,7 +29,12 @@ export interface BodyMeasurementRepresentation {
   readonly measuredAt: string;
   readonly note: string | null;
   readonly revision: number;
+  /** The value in the person's preferred unit (weight, circumference, hydration; null for the others). Absent on feed messages. */
+  readonly display?: Displayed | null;
 }
+
+/** The quantity of each metric that has a display preference. */
+const DISPLAY_QUANTITY: Readonly<Partial<Record<string, Quantity>>> = { weight: 'mass', circumference: 'length', hydration: 'volume' };
 
 /** A row as selected, or as `to_jsonb` renders it in a feed payload. */
 export interface BodyMeasurementRowLike {
@@ -44,7 +51,9 @@ export interface BodyMeasurementRowLike {
   readonly revision: number | string;
 }
 
-export function bodyMeasurement(row: BodyMeasurementRowLike): BodyMeasurementRepresentation {
+/** The representation of a row; with `preferences`, also its `display` value in the person's units. */
+export function bodyMeasurement(row: BodyMeasurementRowLike, preferences?: UnitPreferences): BodyMeasurementRepresentation {
+  const quantity = DISPLAY_QUANTITY[row.metric];
   return {
     measurementId: row.measurement_id,
     metric: row.metric,
@@ -57,6 +66,7 @@ export function bodyMeasurement(row: BodyMeasurementRowLike): BodyMeasurementRep
     measuredAt: new Date(row.measured_at).toISOString(),
     note: row.note,
     revision: Number(row.revision),
+    ...(preferences === undefined ? {} : { display: quantity === undefined ? null : displayIn(quantity, Number(row.value_si), preferences) }),
   };
 }
 
@@ -83,5 +93,12 @@ export const bodyMeasurementSchema = {
     measuredAt: { type: 'string', format: 'date-time' },
     note: { type: ['string', 'null'] },
     revision: { type: 'integer', description: 'The ETag of the measurement.' },
+    display: {
+      type: ['object', 'null'],
+      additionalProperties: false,
+      required: ['value', 'unit'],
+      properties: { value: { type: 'number' }, unit: { type: 'string' } },
+      description: "The value in the caller's preferred unit (kg or lb, cm or in, ml or fl_oz; unrounded); null for metrics without one. REST only, not on feed messages.",
+    },
   },
 } as const;

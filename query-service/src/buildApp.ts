@@ -14,6 +14,11 @@ import { CLOSE_GOING_AWAY, feedRoutes, type FeedOptions } from './routes/feed';
 import { exerciseRepresentationSchemas } from './exercises/exerciseRepresentation';
 import { bodyMeasurementSchema } from './bodyMeasurementRepresentation';
 import { bodyMeasurementRoutes } from './routes/bodyMeasurements';
+import { profileRoutes } from './routes/profile';
+import { profileSchema } from './profileRepresentation';
+import { planRoutes, planSchema } from './routes/plans';
+import { streakRoutes } from './routes/streaks';
+import { templateRoutes, templateSchema } from './routes/templates';
 import { exerciseRoutes } from './routes/exercises';
 import { personalRecordRoutes } from './routes/personalRecords';
 import { workoutRoutes } from './routes/workouts';
@@ -60,7 +65,7 @@ export function buildApp(deps: QueryServiceDeps): FastifyInstance {
     ],
     errorMappers: [authenticationProblem],
   });
-  for (const schema of [...representationSchemas, ...exerciseRepresentationSchemas, bodyMeasurementSchema]) app.addSchema(schema);
+  for (const schema of [...representationSchemas, ...exerciseRepresentationSchemas, bodyMeasurementSchema, templateSchema, planSchema, profileSchema]) app.addSchema(schema);
 
   const hub = new FeedHub(deps.changeSource);
   app.addHook('onClose', () => hub.close());
@@ -81,6 +86,10 @@ export function buildApp(deps: QueryServiceDeps): FastifyInstance {
         workoutRoutes(rest, { db, resolveScope });
         personalRecordRoutes(rest, { db, resolveScope });
         bodyMeasurementRoutes(rest, { db, resolveScope });
+        profileRoutes(rest, { db, resolveScope });
+        templateRoutes(rest, { db, resolveScope });
+        planRoutes(rest, { db, resolveScope });
+        streakRoutes(rest, { db, resolveScope });
         exerciseRoutes(rest, { db, resolveScope, ...(deps.db instanceof Kysely ? {} : { pool: deps.db }) });
         restDone();
       });

@@ -1,3 +1,4 @@
+import { displayDistance, displayMass, type Displayed, type UnitPreferences } from '@fitledger/domain';
 import type { RmPersonalRecordsTable, RmWorkoutsTable } from '@fitledger/projections';
 import type { Selectable } from 'kysely';
 
@@ -5,8 +6,8 @@ import type { Selectable } from 'kysely';
  * Read-model rows → API representations, and the JSON schemas of those representations (response
  * validation-free serialisation and the OpenAPI document). The same mapping serves REST rows (pg
  * types: numeric as string, timestamptz as Date) and feed payloads (`to_jsonb`: numbers, ISO text),
- * so a client sees one shape in both. Loads and distances are given canonical (kg, m) plus the value
- * and unit the user entered; display units follow preferences in a later change.
+ * so a client sees one shape in both. Loads and distances are given canonical (kg, m), as the user
+ * entered them, and (REST) in the caller's preferred units (`display`).
  */
 
 type NumericIn = string | number | null | undefined;
@@ -36,6 +37,8 @@ export interface WorkoutSetRepresentation {
   readonly notes: string | null;
   readonly customFields: Record<string, string | number> | null;
   readonly occurredAt: string | null;
+  /** Load and distance in the caller's preferred units (REST only; absent on feed messages). */
+  readonly display?: { readonly load: Displayed | null; readonly distance: Displayed | null };
 }
 
 export interface WorkoutSummaryRepresentation {
@@ -83,6 +86,19 @@ export interface PersonalRecordRepresentation {
   /** Estimated one-rep max, Brzycki (1993): w · 36 / (37 − r). */
   readonly brzyckiKg: number | null;
   readonly bestVolumeKg: number | null;
+  /** The same records in the caller's preferred mass unit (REST only; absent on feed messages). */
+  readonly display?: PersonalRecordDisplay;
+}
+
+export interface PersonalRecordDisplay {
+  readonly unit: string;
+  readonly oneRm: number | null;
+  readonly threeRm: number | null;
+  readonly fiveRm: number | null;
+  readonly tenRm: number | null;
+  readonly epley: number | null;
+  readonly brzycki: number | null;
+  readonly bestVolume: number | null;
 }
 
 /** The columns a workout row needs, typed loosely enough for both pg rows and `to_jsonb` payloads. */
@@ -151,17 +167,20 @@ export function workoutSummary(row: WorkoutRowLike): WorkoutSummaryRepresentatio
   };
 }
 
-export function workoutSet(row: Record<string, unknown>): WorkoutSetRepresentation {
+/** A set row's representation; with `preferences`, also its load and distance in the person's units. */
+export function workoutSet(row: Record<string, unknown>, preferences?: UnitPreferences): WorkoutSetRepresentation {
   const customFields = row['custom_fields'];
+  const loadKg = num(row['load_kg'] as NumericIn);
+  const distanceM = num(row['distance_m'] as NumericIn);
   return {
     setId: String(row['set_id']),
     ordinal: Number(row['ordinal']),
     exerciseId: String(row['exercise_id']),
     reps: num(row['reps'] as NumericIn),
-    loadKg: num(row['load_kg'] as NumericIn),
+    loadKg,
     loadEntered: entered(row['load_value'] as NumericIn, row['load_unit']),
     durationS: num(row['duration_s'] as NumericIn),
-    distanceM: num(row['distance_m'] as NumericIn),
+    distanceM,
     distanceEntered: entered(row['distance_value'] as NumericIn, row['distance_unit']),
     rpe: num(row['rpe'] as NumericIn),
     heartRateBpm: num(row['heart_rate_bpm'] as NumericIn),
@@ -172,33 +191,65 @@ export function workoutSet(row: Record<string, unknown>): WorkoutSetRepresentati
     notes: text(row['notes']),
     customFields: typeof customFields === 'object' && customFields !== null && !Array.isArray(customFields) ? (customFields as Record<string, string | number>) : null,
     occurredAt: instant(row['occurred_at'] as InstantIn),
+    ...(preferences === undefined
+      ? {}
+      : {
+          display: {
+            load: loadKg === null ? null : displayMass(loadKg, preferences.mass),
+            distance: distanceM === null ? null : displayDistance(distanceM, preferences.distance),
+          },
+        }),
   };
 }
 
-export function workoutDetail(row: WorkoutDetailRowLike, sets: readonly Record<string, unknown>[]): WorkoutDetailRepresentation {
+export function workoutDetail(row: WorkoutDetailRowLike, sets: readonly Record<string, unknown>[], preferences?: UnitPreferences): WorkoutDetailRepresentation {
   const location = row.location;
   return {
     ...workoutSummary(row),
     notes: row.notes,
     location: location && typeof location.lat === 'number' && typeof location.lon === 'number' ? { lat: location.lat, lon: location.lon } : null,
-    sets: sets.map(workoutSet),
+    sets: sets.map((set) => workoutSet(set, preferences)),
   };
 }
 
 export function workoutChange(row: WorkoutRowLike, sets: readonly Record<string, unknown>[], deletedSetIds: readonly string[]): WorkoutChangeRepresentation {
-  return { ...workoutSummary(row), sets: sets.map(workoutSet), deletedSetIds };
+  return { ...workoutSummary(row), sets: sets.map((set) => workoutSet(set)), deletedSetIds };
 }
 
-export function personalRecord(row: PersonalRecordRowLike): PersonalRecordRepresentation {
+export function personalRecord(row: PersonalRecordRowLike, preferences?: UnitPreferences): PersonalRecordRepresentation {
+  const kg = {
+    oneRm: num(row.one_rm_kg),
+    threeRm: num(row.three_rm_kg),
+    fiveRm: num(row.five_rm_kg),
+    tenRm: num(row.ten_rm_kg),
+    epley: num(row.epley_kg),
+    brzycki: num(row.brzycki_kg),
+    bestVolume: num(row.best_volume_kg),
+  };
+  const shown = (value: number | null): number | null => (value === null || preferences === undefined ? null : displayMass(value, preferences.mass).value);
   return {
     exerciseId: row.exercise_id,
-    oneRmKg: num(row.one_rm_kg),
-    threeRmKg: num(row.three_rm_kg),
-    fiveRmKg: num(row.five_rm_kg),
-    tenRmKg: num(row.ten_rm_kg),
-    epleyKg: num(row.epley_kg),
-    brzyckiKg: num(row.brzycki_kg),
-    bestVolumeKg: num(row.best_volume_kg),
+    oneRmKg: kg.oneRm,
+    threeRmKg: kg.threeRm,
+    fiveRmKg: kg.fiveRm,
+    tenRmKg: kg.tenRm,
+    epleyKg: kg.epley,
+    brzyckiKg: kg.brzycki,
+    bestVolumeKg: kg.bestVolume,
+    ...(preferences === undefined
+      ? {}
+      : {
+          display: {
+            unit: preferences.mass,
+            oneRm: shown(kg.oneRm),
+            threeRm: shown(kg.threeRm),
+            fiveRm: shown(kg.fiveRm),
+            tenRm: shown(kg.tenRm),
+            epley: shown(kg.epley),
+            brzycki: shown(kg.brzycki),
+            bestVolume: shown(kg.bestVolume),
+          },
+        }),
   };
 }
 
@@ -209,6 +260,13 @@ const nullableNumber = { type: ['number', 'null'] } as const;
 const nullableString = { type: ['string', 'null'] } as const;
 const nullableInstant = { type: ['string', 'null'], format: 'date-time' } as const;
 const enteredQuantity = {
+  type: ['object', 'null'],
+  required: ['value', 'unit'],
+  additionalProperties: false,
+  properties: { value: { type: 'number' }, unit: { type: 'string' } },
+} as const;
+
+const displayed = {
   type: ['object', 'null'],
   required: ['value', 'unit'],
   additionalProperties: false,
@@ -257,6 +315,13 @@ export const workoutSetSchema = {
     notes: nullableString,
     customFields: { type: ['object', 'null'], additionalProperties: { type: ['string', 'number'] } },
     occurredAt: nullableInstant,
+    display: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['load', 'distance'],
+      description: "Load (kg or lb) and distance (km or mi) in the caller's preferred units, unrounded. REST only, not on feed messages.",
+      properties: { load: displayed, distance: displayed },
+    },
   },
 } as const;
 
@@ -313,6 +378,22 @@ export const personalRecordSchema = {
     epleyKg: { ...nullableNumber, description: 'Estimated one-rep max (Epley 1985).' },
     brzyckiKg: { ...nullableNumber, description: 'Estimated one-rep max (Brzycki 1993).' },
     bestVolumeKg: { ...nullableNumber, description: 'Largest single-set volume (load × reps).' },
+    display: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['unit', 'oneRm', 'threeRm', 'fiveRm', 'tenRm', 'epley', 'brzycki', 'bestVolume'],
+      description: "The records in the caller's preferred mass unit (kg or lb; volume in unit × reps), unrounded. REST only, not on feed messages.",
+      properties: {
+        unit: { type: 'string' },
+        oneRm: nullableNumber,
+        threeRm: nullableNumber,
+        fiveRm: nullableNumber,
+        tenRm: nullableNumber,
+        epley: nullableNumber,
+        brzycki: nullableNumber,
+        bestVolume: nullableNumber,
+      },
+    },
   },
 } as const;
 

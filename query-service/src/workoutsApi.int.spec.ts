@@ -249,7 +249,20 @@ describe('GET /api/v1/personal-records', () => {
     expect(all.status).toBe(200);
     expect(all.body.items.map((r) => r.exerciseId)).toEqual(['bench', 'squat']);
     const squat = await get<{ items: unknown[] }>('/api/v1/personal-records?exerciseId=squat', alice.token);
-    expect(squat.body.items).toEqual([{ exerciseId: 'squat', oneRmKg: 140, threeRmKg: null, fiveRmKg: null, tenRmKg: null, epleyKg: 146.67, brzyckiKg: null, bestVolumeKg: 2500 }]);
+    expect(squat.body.items).toEqual([
+      {
+        exerciseId: 'squat',
+        oneRmKg: 140,
+        threeRmKg: null,
+        fiveRmKg: null,
+        tenRmKg: null,
+        epleyKg: 146.67,
+        brzyckiKg: null,
+        bestVolumeKg: 2500,
+        // No profile: shown in kg (metric default).
+        display: { unit: 'kg', oneRm: 140, threeRm: null, fiveRm: null, tenRm: null, epley: 146.67, brzycki: null, bestVolume: 2500 },
+      },
+    ]);
     const bobs = await get<{ items: { oneRmKg: number }[] }>('/api/v1/personal-records', bob.token);
     expect(bobs.body.items.map((r) => r.oneRmKg)).toEqual([200]);
   });

@@ -22,10 +22,15 @@ export type DomainErrorCode =
   | 'MEASUREMENT_ALREADY_EXISTS'
   | 'MEASUREMENT_ID_MISMATCH'
   | 'MEASUREMENT_DELETED'
+  | 'PROFILE_ALREADY_EXISTS'
   | 'TEMPLATE_NOT_FOUND'
   | 'TEMPLATE_ALREADY_EXISTS'
   | 'TEMPLATE_ID_MISMATCH'
-  | 'TEMPLATE_ARCHIVED';
+  | 'TEMPLATE_ARCHIVED'
+  | 'PLAN_NOT_FOUND'
+  | 'PLAN_ALREADY_EXISTS'
+  | 'PLAN_ID_MISMATCH'
+  | 'PLAN_ARCHIVED';
 
 /** A command broke a domain rule. `field` names the offending field when there is one. */
 export class DomainError extends Error {

@@ -25,6 +25,8 @@ export const PHI_FIELD_NAMES: readonly string[] = Object.freeze([
   'email', 'name', 'givenName', 'familyName', 'phone', 'address', 'birthDate', 'dateOfBirth',
   // health data and its carriers (event `data` is PHI even when encrypted: keep ciphertext out too)
   'notes', 'data', 'phi', 'samples', 'reps', 'loadKg', 'weightKg', 'heightCm', 'heartRateBpm',
+  'sex', 'height', 'heightM', 'weight', 'measurement', 'note', 'systolicMmHg', 'diastolicMmHg', 'bodyFatPercent',
+  'measuredAt', 'timeZone', 'locale',
   // a date or place tied to a person is an identifier
   'occurredAt', 'location', 'lat', 'lon',
 ]);

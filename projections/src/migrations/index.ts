@@ -5,6 +5,9 @@ import * as m0002 from './0002_feedPositionIndex';
 import * as m0003 from './0003_feedTraceparent';
 import * as m0004 from './0004_exerciseLibrary';
 import * as m0005 from './0005_bodyMeasurements';
+import * as m0006 from './0006_profiles';
+import * as m0007 from './0007_templates';
+import * as m0008 from './0008_plans';
 
 /** The read models' migrations, in order. Names never change once released. */
 export const readModelMigrations: Readonly<Record<string, Migration>> = {
@@ -13,6 +16,9 @@ export const readModelMigrations: Readonly<Record<string, Migration>> = {
   '0003_feed_traceparent': m0003,
   '0004_exercise_library': m0004,
   '0005_body_measurements': m0005,
+  '0006_profiles': m0006,
+  '0007_templates': m0007,
+  '0008_plans': m0008,
 };
 
 export const READ_MODEL_MIGRATION_TABLE = 'rm_migrations';

@@ -5,6 +5,7 @@ import { sql, type Kysely } from 'kysely';
 import { BODY_METRIC_NAMES, bodyMeasurement, type BodyMetricName } from '../bodyMeasurementRepresentation';
 import { decodeMeasurementSeriesCursor, encodeMeasurementSeriesCursor, InvalidCursorError, type MeasurementSeriesCursor } from '../cursor';
 import type { ReadScopeResolver } from '../readScope';
+import { displayEtag, loadUnitPreferences } from '../unitPreferences';
 import { authProblemResponses, PRIVATE_CACHE_HEADERS, readScopeOf } from './readContext';
 import { ifNoneMatchHits } from './workouts';
 
@@ -104,7 +105,8 @@ export function bodyMeasurementRoutes(app: FastifyInstance, deps: { db: Kysely<R
       const page = rows.slice(0, limit);
       const last = page.at(-1);
       const nextCursor = rows.length > limit && last ? encodeMeasurementSeriesCursor({ measuredAt: last.measured_key, measurementId: last.measurement_id }) : null;
-      return reply.headers(PRIVATE_CACHE_HEADERS).send({ items: page.map(bodyMeasurement), nextCursor });
+      const preferences = await loadUnitPreferences(db, scope);
+      return reply.headers(PRIVATE_CACHE_HEADERS).send({ items: page.map((row) => bodyMeasurement(row, preferences)), nextCursor });
     },
   );
 
@@ -113,7 +115,7 @@ export function bodyMeasurementRoutes(app: FastifyInstance, deps: { db: Kysely<R
     {
       schema: {
         summary: 'One of the caller’s body measurements',
-        description: '`ETag` is the measurement revision; send it in `If-None-Match` to get 304 when nothing changed.',
+        description: '`ETag` is the measurement revision (plus the display units when they are not metric); send it in `If-None-Match` to get 304 when nothing changed.',
         tags: ['body metrics'],
         params: { type: 'object', additionalProperties: false, required: ['measurementId'], properties: { measurementId: { type: 'string', format: 'uuid' } } },
         response: {
@@ -135,10 +137,11 @@ export function bodyMeasurementRoutes(app: FastifyInstance, deps: { db: Kysely<R
         .executeTakeFirst();
       // Someone else's measurement and a missing one answer alike.
       if (!row) throw notFound();
-      const etag = `"${row.revision}"`;
+      const preferences = await loadUnitPreferences(db, scope);
+      const etag = displayEtag(row.revision, preferences);
       reply.headers({ ...PRIVATE_CACHE_HEADERS, etag });
       if (ifNoneMatchHits(request.headers['if-none-match'], etag)) return reply.code(304).send();
-      return reply.send(bodyMeasurement(row));
+      return reply.send(bodyMeasurement(row, preferences));
     },
   );
 }

@@ -2,6 +2,7 @@ import type { ReadModelDb } from '@fitledger/projections';
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { ReadScopeResolver } from '../readScope';
+import { loadUnitPreferences } from '../unitPreferences';
 import { personalRecord } from '../workoutRepresentation';
 import { authProblemResponses, PRIVATE_CACHE_HEADERS, readScopeOf } from './readContext';
 
@@ -39,7 +40,8 @@ export function personalRecordRoutes(app: FastifyInstance, deps: { db: Kysely<Re
         .where('subject_id', '=', scope.subjectId);
       if (request.query.exerciseId !== undefined) query = query.where('exercise_id', '=', request.query.exerciseId);
       const rows = await query.orderBy('exercise_id').execute();
-      return reply.headers(PRIVATE_CACHE_HEADERS).send({ items: rows.map(personalRecord) });
+      const preferences = await loadUnitPreferences(db, scope);
+      return reply.headers(PRIVATE_CACHE_HEADERS).send({ items: rows.map((row) => personalRecord(row, preferences)) });
     },
   );
 }

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { sql, type Kysely } from 'kysely';
 import { decodeWorkoutListCursor, encodeWorkoutListCursor, InvalidCursorError, type WorkoutListCursor } from '../cursor';
 import type { ReadScopeResolver } from '../readScope';
+import { displayEtag, loadUnitPreferences } from '../unitPreferences';
 import { WORKOUT_STATUSES, workoutDetail, workoutSummary, type WorkoutSummaryRepresentation } from '../workoutRepresentation';
 import { authProblemResponses, PRIVATE_CACHE_HEADERS, readScopeOf } from './readContext';
 
@@ -143,7 +144,7 @@ export function workoutRoutes(app: FastifyInstance, deps: { db: Kysely<ReadModel
     {
       schema: {
         summary: 'One of the caller’s workouts with its sets',
-        description: 'Sets are ordered by ordinal. `ETag` is the workout revision; send it in `If-None-Match` to get 304 when nothing changed.',
+        description: 'Sets are ordered by ordinal. `ETag` is the workout revision (plus the display units when they are not metric); send it in `If-None-Match` to get 304 when nothing changed.',
         tags: ['workouts'],
         params: workoutIdParams,
         response: {
@@ -167,7 +168,8 @@ export function workoutRoutes(app: FastifyInstance, deps: { db: Kysely<ReadModel
       // Someone else's workout and a missing one answer alike: existence is not disclosed.
       if (!row) throw new HttpProblem(404, 'WORKOUT_NOT_FOUND', 'Not Found', 'no such workout');
 
-      const etag = `"${row.revision}"`;
+      const preferences = await loadUnitPreferences(db, scope);
+      const etag = displayEtag(row.revision, preferences);
       reply.headers({ ...PRIVATE_CACHE_HEADERS, etag });
       if (ifNoneMatchHits(request.headers['if-none-match'], etag)) return reply.code(304).send();
 
@@ -179,7 +181,7 @@ export function workoutRoutes(app: FastifyInstance, deps: { db: Kysely<ReadModel
         .orderBy('ordinal')
         .orderBy('set_id')
         .execute();
-      return reply.send(workoutDetail(row, sets));
+      return reply.send(workoutDetail(row, sets, preferences));
     },
   );
 }

@@ -89,7 +89,7 @@ describe('event registry', () => {
     expect(createEventRegistry([{ ...weighed, firstSchemaVersion: 2 }]).versions('BodyWeighed')).toEqual([2, 3]);
   });
 
-  it('registers every workout, exercise, body measurement and template event type at schema version 1', () => {
+  it('registers every event type of every module at schema version 1', () => {
     expect(eventRegistry.types()).toEqual([
       'BodyMeasurementCorrected',
       'BodyMeasurementDeleted',
@@ -97,12 +97,17 @@ describe('event registry', () => {
       'ExerciseArchived',
       'ExerciseCreated',
       'ExerciseRevised',
+      'PlanArchived',
+      'PlanCreated',
+      'PlanRevised',
+      'ProfileUpdated',
       'SetCorrected',
       'SetDeleted',
       'SetLogged',
       'TemplateArchived',
       'TemplateCreated',
       'TemplateRevised',
+      'TimeZoneChanged',
       'WorkoutCancelled',
       'WorkoutCloned',
       'WorkoutCompleted',

@@ -12,7 +12,7 @@ const meta: CommandMetadata = { now: NOW, actor: { sub: 'u-1', role: 'client' },
 const cmd = <C extends TemplateCommand>(type: C['type'], data: C['data']): C => ({ type, data, metadata: meta }) as C;
 const spec = deciderSpecification(templateDecider);
 const squat = { exerciseId: SQUAT, reps: 5, load: { value: 225, unit: 'lb' as const } };
-const squatStored = { exerciseId: SQUAT, reps: 5, load: { value: 225, unit: 'lb' }, loadKg: 102.05828325, warmUp: false, toFailure: false };
+const squatStored = { exerciseId: SQUAT, reps: 5, load: { value: 225, unit: 'lb' as const }, loadKg: 102.05828325, warmUp: false, toFailure: false };
 const created: TemplateEvent = { type: 'TemplateCreated', data: { templateId: T, version: 1, name: 'Lower A', plannedSets: [squatStored], visibility: 'private' } };
 
 describe('workout templates', () => {

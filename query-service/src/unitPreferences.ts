@@ -1,0 +1,38 @@
+import { METRIC_UNITS, type UnitPreferences } from '@fitledger/domain';
+import type { ReadModelDb } from '@fitledger/projections';
+import type { Kysely } from 'kysely';
+import type { ReadScope } from './readScope';
+
+/**
+ * The display units of the person whose data a request reads, from `rm_profiles`: loaded once per
+ * request; metric until they have a profile that says otherwise.
+ */
+export async function loadUnitPreferences(db: Kysely<ReadModelDb>, scope: ReadScope): Promise<UnitPreferences> {
+  const row = await db
+    .selectFrom('rm_profiles')
+    .select(['mass_unit', 'length_unit', 'distance_unit', 'volume_unit'])
+    .where('subject_id', '=', scope.subjectId)
+    .where('tenant_id', '=', scope.tenantId)
+    .executeTakeFirst();
+  if (row === undefined) return METRIC_UNITS;
+  return { mass: row.mass_unit, length: row.length_unit, distance: row.distance_unit, volume: row.volume_unit } as UnitPreferences;
+}
+
+const isMetric = (p: UnitPreferences): boolean => p.mass === METRIC_UNITS.mass && p.length === METRIC_UNITS.length && p.distance === METRIC_UNITS.distance && p.volume === METRIC_UNITS.volume;
+
+/**
+ * The entity tag of a representation that shows values in display units: the revision, plus the
+ * units when they are not the metric defaults — so a cached copy is not revalidated after the
+ * person switches units, and metric representations keep their plain `"<revision>"` tag.
+ */
+export function displayEtag(revision: string | number, preferences: UnitPreferences): string {
+  return isMetric(preferences) ? `"${revision}"` : `"${revision}-${preferences.mass}.${preferences.length}.${preferences.distance}.${preferences.volume}"`;
+}
+
+/** JSON schema of a `display` value. */
+export const displayedSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['value', 'unit'],
+  properties: { value: { type: 'number' }, unit: { type: 'string' } },
+} as const;
