@@ -1,9 +1,9 @@
-import { createTokenVerifier } from '@fitledger/auth';
-import { bodyMeasurementsProjection, migrateReadModels, ProjectionRunner, readModelDb } from '@fitledger/projections';
-import { buildApp as buildQueryApp, inProcessChangeSource, type FeedMessage } from '@fitledger/query-service';
+import { bodyMeasurementsProjection } from '@fitledger/projections';
+import type { FeedMessage } from '@fitledger/query-service';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCommandServiceTestEnv, type CommandServiceTestEnv } from '../../command-service/src/testing/commandServiceTestEnv';
+import type { CommandServiceTestEnv } from '../../command-service/src/testing/commandServiceTestEnv';
+import { startPipeline, type Pipeline } from './pipeline';
 import { openFeed } from '../../query-service/src/testing/feedClient';
 
 interface Page {
@@ -13,32 +13,25 @@ interface Page {
 
 // Body measurements from the command API through the projection to the query API and the live feed.
 describe('body metrics: record over HTTP, read the series and the feed', () => {
+  let pipeline: Pipeline;
   let env: CommandServiceTestEnv;
-  let runner: ProjectionRunner;
   let query: FastifyInstance;
   let feedUrl: string;
 
   beforeAll(async () => {
-    env = await startCommandServiceTestEnv('body_pipeline');
-    await migrateReadModels(env.pool);
-    const changes = inProcessChangeSource();
-    runner = new ProjectionRunner({ store: env.store, codec: env.codec, db: readModelDb(env.pool), projections: [bodyMeasurementsProjection()], onCommitted: changes.publish });
-    runner.start();
-    query = buildQueryApp({ db: env.pool, verifier: createTokenVerifier({ issuer: env.oidc.issuer, audience: env.oidc.audience }), changeSource: changes });
-    feedUrl = `${(await query.listen({ port: 0, host: '127.0.0.1' })).replace('http', 'ws')}/api/v1/feed`;
+    pipeline = await startPipeline('body_pipeline', [bodyMeasurementsProjection()], { listen: true });
+    ({ env, query, feedUrl } = pipeline);
   });
   afterAll(async () => {
-    await query?.close();
-    await runner?.stop();
-    await env?.close();
+    await pipeline?.close();
   });
 
-  const get = (url: string, token = env.tokens.alice) => query.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } });
+  const get = (url: string, token = env.tokens.alice) => pipeline.get(url, token);
   async function record(body: object, token = env.tokens.alice): Promise<{ measurementId: string; position: string }> {
     const response = await env.inject('POST', '/api/v1/body-metrics', { token, body });
     expect(response.statusCode, response.body).toBe(201);
     const result = response.json<{ measurementId: string; position: string }>();
-    await runner.waitForPosition('body_measurements', result.position as Parameters<ProjectionRunner['waitForPosition']>[1]);
+    await pipeline.settle(result.position);
     return result;
   }
 

@@ -1,9 +1,8 @@
-import { createTokenVerifier } from '@fitledger/auth';
-import { bodyMeasurementsProjection, migrateReadModels, ProjectionRunner, profilesProjection, readModelDb, workoutsProjection } from '@fitledger/projections';
-import { buildApp as buildQueryApp, inProcessChangeSource } from '@fitledger/query-service';
+import { bodyMeasurementsProjection, profilesProjection, workoutsProjection, type ProjectionRunner } from '@fitledger/projections';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCommandServiceTestEnv, type CommandServiceTestEnv } from '../../command-service/src/testing/commandServiceTestEnv';
+import type { CommandServiceTestEnv } from '../../command-service/src/testing/commandServiceTestEnv';
+import { startPipeline, type Pipeline } from './pipeline';
 
 type Position = Parameters<ProjectionRunner['waitForPosition']>[1];
 type Displayed = { value: number; unit: string };
@@ -39,27 +38,17 @@ const close = (actual: number | undefined, expected: number): void => expect(Mat
 // Profiles from the command API through the projections to the query API: display units follow the
 // person's preference in the profile, body metrics and workout sets alike.
 describe('profile: unit preferences and time-zone history, end to end', () => {
+  let pipeline: Pipeline;
   let env: CommandServiceTestEnv;
   let runner: ProjectionRunner;
   let query: FastifyInstance;
 
   beforeAll(async () => {
-    env = await startCommandServiceTestEnv('profile_pipeline');
-    await migrateReadModels(env.pool);
-    runner = new ProjectionRunner({
-      store: env.store,
-      codec: env.codec,
-      db: readModelDb(env.pool),
-      projections: [profilesProjection(), bodyMeasurementsProjection(), workoutsProjection()],
-    });
-    runner.start();
-    query = buildQueryApp({ db: env.pool, verifier: createTokenVerifier({ issuer: env.oidc.issuer, audience: env.oidc.audience }), changeSource: inProcessChangeSource() });
-    await query.ready();
+    pipeline = await startPipeline('profile_pipeline', [profilesProjection(), bodyMeasurementsProjection(), workoutsProjection()]);
+    ({ env, runner, query } = pipeline);
   });
   afterAll(async () => {
-    await query?.close();
-    await runner?.stop();
-    await env?.close();
+    await pipeline?.close();
   });
 
   const get = (url: string, token = env.tokens.alice, headers: Record<string, string> = {}) => query.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}`, ...headers } });

@@ -1,9 +1,8 @@
-import { createTokenVerifier } from '@fitledger/auth';
-import { migrateReadModels, profilesProjection, ProjectionRunner, readModelDb, workoutsProjection } from '@fitledger/projections';
-import { buildApp as buildQueryApp, inProcessChangeSource } from '@fitledger/query-service';
+import { profilesProjection, workoutsProjection } from '@fitledger/projections';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCommandServiceTestEnv, type CommandServiceTestEnv } from '../../command-service/src/testing/commandServiceTestEnv';
+import type { CommandServiceTestEnv } from '../../command-service/src/testing/commandServiceTestEnv';
+import { startPipeline, type Pipeline } from './pipeline';
 
 interface Streaks {
   timeZone: string;
@@ -16,27 +15,19 @@ interface Streaks {
 
 // Streaks over HTTP: completed workouts dated on the person's calendar, across a DST night and a move.
 describe('streaks of completed workouts in the person’s time zones', () => {
+  let pipeline: Pipeline;
   let env: CommandServiceTestEnv;
-  let runner: ProjectionRunner;
   let query: FastifyInstance;
 
   beforeAll(async () => {
-    env = await startCommandServiceTestEnv('streaks_pipeline');
-    await migrateReadModels(env.pool);
-    runner = new ProjectionRunner({ store: env.store, codec: env.codec, db: readModelDb(env.pool), projections: [workoutsProjection(), profilesProjection()] });
-    runner.start();
-    query = buildQueryApp({ db: env.pool, verifier: createTokenVerifier({ issuer: env.oidc.issuer, audience: env.oidc.audience }), changeSource: inProcessChangeSource() });
-    await query.ready();
+    pipeline = await startPipeline('streaks_pipeline', [workoutsProjection(), profilesProjection()]);
+    ({ env, query } = pipeline);
   });
   afterAll(async () => {
-    await query?.close();
-    await runner?.stop();
-    await env?.close();
+    await pipeline?.close();
   });
 
-  async function settle(position: string): Promise<void> {
-    for (const name of runner.projectionNames) await runner.waitForPosition(name, position as Parameters<ProjectionRunner['waitForPosition']>[1]);
-  }
+  const settle = (position: string): Promise<void> => pipeline.settle(position);
   async function profile(body: object, token: string): Promise<void> {
     const response = await env.inject('PUT', '/api/v1/profile', { token, body });
     expect(response.statusCode, response.body).toBeLessThan(300);

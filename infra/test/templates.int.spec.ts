@@ -1,9 +1,7 @@
-import { createTokenVerifier } from '@fitledger/auth';
-import { migrateReadModels, plansProjection, ProjectionRunner, readModelDb, templatesProjection } from '@fitledger/projections';
-import { buildApp as buildQueryApp, inProcessChangeSource } from '@fitledger/query-service';
-import type { FastifyInstance } from 'fastify';
+import { plansProjection, templatesProjection, type ProjectionRunner } from '@fitledger/projections';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCommandServiceTestEnv, type CommandServiceTestEnv } from '../../command-service/src/testing/commandServiceTestEnv';
+import type { CommandServiceTestEnv } from '../../command-service/src/testing/commandServiceTestEnv';
+import { startPipeline, type Pipeline } from './pipeline';
 
 const SQUAT = '0190f5a2-7c1e-7b3a-9d4e-5f6a7b8c9d0e';
 
@@ -21,30 +19,24 @@ interface Template {
 
 // Templates from the command API through the projection to the query API; planning from them.
 describe('workout templates: versions, sharing within the organisation, planning from them, use counts', () => {
+  let pipeline: Pipeline;
   let env: CommandServiceTestEnv;
   let runner: ProjectionRunner;
-  let query: FastifyInstance;
 
   beforeAll(async () => {
-    env = await startCommandServiceTestEnv('templates_pipeline');
-    await migrateReadModels(env.pool);
-    runner = new ProjectionRunner({ store: env.store, codec: env.codec, db: readModelDb(env.pool), projections: [templatesProjection(), plansProjection()] });
-    runner.start();
-    query = buildQueryApp({ db: env.pool, verifier: createTokenVerifier({ issuer: env.oidc.issuer, audience: env.oidc.audience }), changeSource: inProcessChangeSource() });
-    await query.ready();
+    pipeline = await startPipeline('templates_pipeline', [templatesProjection(), plansProjection()]);
+    ({ env, runner } = pipeline);
   });
   afterAll(async () => {
-    await query?.close();
-    await runner?.stop();
-    await env?.close();
+    await pipeline?.close();
   });
 
-  const get = (url: string, token = env.tokens.alice) => query.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } });
+  const get = (url: string, token = env.tokens.alice) => pipeline.get(url, token);
   async function send(method: 'POST' | 'PUT' | 'DELETE', url: string, body: object, token = env.tokens.alice, status = 200) {
     const response = await env.inject(method, url, { token, body });
     expect(response.statusCode, response.body).toBe(status);
     const result = response.json<{ position: string; templateId: string; workoutId?: string; templateVersion?: number }>();
-    for (const name of runner.projectionNames) await runner.waitForPosition(name, result.position as Parameters<ProjectionRunner['waitForPosition']>[1]);
+    await pipeline.settle(result.position);
     return result;
   }
 

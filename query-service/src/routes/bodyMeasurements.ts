@@ -6,7 +6,7 @@ import { BODY_METRIC_NAMES, bodyMeasurement, type BodyMetricName } from '../body
 import { decodeMeasurementSeriesCursor, encodeMeasurementSeriesCursor, InvalidCursorError, type MeasurementSeriesCursor } from '../cursor';
 import type { ReadScopeResolver } from '../readScope';
 import { displayEtag, loadUnitPreferences } from '../unitPreferences';
-import { authProblemResponses, PRIVATE_CACHE_HEADERS, readScopeOf } from './readContext';
+import { assertRange, authProblemResponses, invalidCursor, pageResponse, PRIVATE_CACHE_HEADERS, readScopeOf } from './readContext';
 import { ifNoneMatchHits } from './workouts';
 
 export const DEFAULT_SERIES_PAGE_SIZE = 100;
@@ -61,18 +61,7 @@ export function bodyMeasurementRoutes(app: FastifyInstance, deps: { db: Kysely<R
             cursor: { type: 'string', minLength: 1, maxLength: 256, description: '`nextCursor` of the previous page.' },
           },
         },
-        response: {
-          200: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['items', 'nextCursor'],
-            properties: {
-              items: { type: 'array', items: { $ref: 'BodyMeasurement#' } },
-              nextCursor: { type: ['string', 'null'], description: 'Pass as `cursor` for the next page; null on the last page.' },
-            },
-          },
-          ...authProblemResponses,
-        },
+        response: { 200: pageResponse('BodyMeasurement#'), ...authProblemResponses },
       },
     },
     async (request, reply) => {
@@ -84,12 +73,10 @@ export function bodyMeasurementRoutes(app: FastifyInstance, deps: { db: Kysely<R
           after = decodeMeasurementSeriesCursor(request.query.cursor);
         } catch (error) {
           if (!(error instanceof InvalidCursorError)) throw error;
-          throw new HttpProblem(400, 'INVALID_CURSOR', 'Bad Request', `/querystring/cursor: ${error.message}`, [{ field: '/querystring/cursor', message: error.message }]);
+          throw invalidCursor(error.message);
         }
       }
-      if (from !== undefined && to !== undefined && Date.parse(from) > Date.parse(to)) {
-        throw new HttpProblem(400, 'VALIDATION_FAILED', 'Bad Request', '/querystring/from: must not be after `to`', [{ field: '/querystring/from', message: 'must not be after to' }]);
-      }
+      assertRange(from, to);
       let query = db
         .selectFrom('rm_body_measurements')
         .select(columns)

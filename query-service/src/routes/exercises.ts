@@ -9,7 +9,7 @@ import { decodeExerciseSearchCursor, encodeExerciseSearchCursor, InvalidCursorEr
 import { findExercise, queryWords, searchExercises, suggestExercises } from '../exercises/exerciseLibrary';
 import { exerciseDetail, exerciseSummary, suggestionOf } from '../exercises/exerciseRepresentation';
 import type { ReadScopeResolver } from '../readScope';
-import { authProblemResponses, PRIVATE_CACHE_HEADERS, readScopeOf } from './readContext';
+import { authProblemResponses, pageResponse, PRIVATE_CACHE_HEADERS, readScopeOf } from './readContext';
 
 export const DEFAULT_EXERCISE_PAGE_SIZE = 20;
 export const MAX_EXERCISE_PAGE_SIZE = 50;
@@ -97,18 +97,7 @@ export function exerciseRoutes(app: FastifyInstance, deps: { db: Kysely<ReadMode
           'Full text plus trigram fuzzy matching on the name (typo tolerant), full text on muscles, equipment and category; filters combine with AND (values of one filter with OR). Best matches first; keyset pagination.',
         tags,
         querystring: searchQuerySchema,
-        response: {
-          200: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['items', 'nextCursor'],
-            properties: {
-              items: { type: 'array', items: { $ref: 'ExerciseSummary#' } },
-              nextCursor: { type: ['string', 'null'], description: 'Pass as `cursor` (with the same q and filters) for the next page; null on the last page.' },
-            },
-          },
-          ...authProblemResponses,
-        },
+        response: { 200: pageResponse('ExerciseSummary#', 'Pass as `cursor` (with the same q and filters) for the next page; null on the last page.'), ...authProblemResponses },
       },
     },
     async (request, reply) => {

@@ -1,4 +1,5 @@
 import { requireIdentity } from '@fitledger/auth';
+import { HttpProblem } from '@fitledger/http';
 import type { FastifyRequest } from 'fastify';
 import { requireReadScope, type ReadScope, type ReadScopeResolver } from '../readScope';
 
@@ -19,3 +20,28 @@ export const authProblemResponses = {
 
 /** Read models hold PHI: private to the caller, revalidated before reuse, varying by token. */
 export const PRIVATE_CACHE_HEADERS = { 'cache-control': 'private, no-cache', vary: 'authorization' } as const;
+
+/** A 200 response of one page: `items` of `$ref`, and the cursor of the next page (null on the last). */
+export function pageResponse(ref: string, nextCursorDescription = 'Pass as `cursor` for the next page; null on the last page.') {
+  return {
+    type: 'object',
+    additionalProperties: false,
+    required: ['items', 'nextCursor'],
+    properties: {
+      items: { type: 'array', items: { $ref: ref } },
+      nextCursor: { type: ['string', 'null'], description: nextCursorDescription },
+    },
+  } as const;
+}
+
+/** A cursor this service did not issue (or for another query): 400 naming the parameter. */
+export function invalidCursor(message: string): HttpProblem {
+  return new HttpProblem(400, 'INVALID_CURSOR', 'Bad Request', `/querystring/cursor: ${message}`, [{ field: '/querystring/cursor', message }]);
+}
+
+/** Refuses a time range whose `from` is after its `to` (400 naming `from`). */
+export function assertRange(from: string | undefined, to: string | undefined): void {
+  if (from !== undefined && to !== undefined && Date.parse(from) > Date.parse(to)) {
+    throw new HttpProblem(400, 'VALIDATION_FAILED', 'Bad Request', '/querystring/from: must not be after `to`', [{ field: '/querystring/from', message: 'must not be after to' }]);
+  }
+}

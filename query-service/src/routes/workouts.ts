@@ -6,7 +6,7 @@ import { decodeWorkoutListCursor, encodeWorkoutListCursor, InvalidCursorError, t
 import type { ReadScopeResolver } from '../readScope';
 import { displayEtag, loadUnitPreferences } from '../unitPreferences';
 import { WORKOUT_STATUSES, workoutDetail, workoutSummary, type WorkoutSummaryRepresentation } from '../workoutRepresentation';
-import { authProblemResponses, PRIVATE_CACHE_HEADERS, readScopeOf } from './readContext';
+import { assertRange, authProblemResponses, invalidCursor, pageResponse, PRIVATE_CACHE_HEADERS, readScopeOf } from './readContext';
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
@@ -61,10 +61,6 @@ const summaryColumns = [
   'revision',
 ] as const;
 
-function invalidCursor(error: InvalidCursorError): HttpProblem {
-  return new HttpProblem(400, 'INVALID_CURSOR', 'Bad Request', `/querystring/cursor: ${error.message}`, [{ field: '/querystring/cursor', message: error.message }]);
-}
-
 /** Entity tags of an `If-None-Match` value (RFC 9110 §13.1.2: weak comparison, `*` matches any). */
 export function ifNoneMatchHits(header: string | undefined, etag: string): boolean {
   if (header === undefined) return false;
@@ -86,18 +82,7 @@ export function workoutRoutes(app: FastifyInstance, deps: { db: Kysely<ReadModel
         description: 'Keyset pagination on (sortAt DESC, workoutId DESC); filters combine with AND.',
         tags: ['workouts'],
         querystring: listQuerySchema,
-        response: {
-          200: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['items', 'nextCursor'],
-            properties: {
-              items: { type: 'array', items: { $ref: 'WorkoutSummary#' } },
-              nextCursor: { type: ['string', 'null'], description: 'Pass as `cursor` for the next page; null on the last page.' },
-            },
-          },
-          ...authProblemResponses,
-        },
+        response: { 200: pageResponse('WorkoutSummary#'), ...authProblemResponses },
       },
     },
     async (request, reply) => {
@@ -108,13 +93,11 @@ export function workoutRoutes(app: FastifyInstance, deps: { db: Kysely<ReadModel
         try {
           after = decodeWorkoutListCursor(request.query.cursor);
         } catch (error) {
-          if (error instanceof InvalidCursorError) throw invalidCursor(error);
+          if (error instanceof InvalidCursorError) throw invalidCursor(error.message);
           throw error;
         }
       }
-      if (from !== undefined && to !== undefined && Date.parse(from) > Date.parse(to)) {
-        throw new HttpProblem(400, 'VALIDATION_FAILED', 'Bad Request', '/querystring/from: must not be after `to`', [{ field: '/querystring/from', message: 'must not be after to' }]);
-      }
+      assertRange(from, to);
 
       let query = db
         .selectFrom('rm_workouts')
