@@ -10,6 +10,7 @@
 import Fastify from 'fastify';
 import pg from 'pg';
 import { getDevToken } from '@fitledger/testing/oidc';
+import { encodePgPosition } from '@fitledger/event-store';
 import { startSystem } from '@fitledger/infra';
 import { median, percentile, report, type Row } from './lib/report';
 import { runLoadInWorker, type LoadJobResult } from './lib/loadWorker';
@@ -100,11 +101,20 @@ async function main(): Promise<void> {
       );
       return result;
     };
+    /** Lets the projection finish what the previous phase left queued, so each phase starts from an idle system. */
+    const drain = async (): Promise<void> => {
+      const pool = new pg.Pool({ connectionString: system.databaseUrl, max: 1 });
+      const row = (await pool.query<{ tx: string; seq: string }>('SELECT transaction_id::text AS tx, seq::text AS seq FROM es_events ORDER BY transaction_id DESC, seq DESC LIMIT 1')).rows[0];
+      await pool.end();
+      if (row) await system.projections.runner.waitForPosition('workouts', encodePgPosition(row.tx, row.seq));
+    };
+    await drain();
     const atTarget = await openLoop(1_000, OPEN_LOOP_S);
     const { open } = atTarget;
     const p95 = atTarget.p95;
     const lagP99 = atTarget.lagP99;
     // The same measurement below saturation: what the pipeline adds when requests do not queue.
+    await drain();
     const sustainable = await openLoop(SUSTAINABLE_RATE, OPEN_LOOP_S);
 
     // 4. rebuild from position 0

@@ -10,12 +10,16 @@ import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { CommandServiceConfig } from './config';
+import { readModelDb } from '@fitledger/projections';
 import { createBodyMeasurementCommandRunner } from './bodyMeasurementCommandRunner';
+import { createGoalEvaluator } from './goalEvaluator';
 import { createProfileCommandRunner } from './profileCommandRunner';
 import { createExerciseCommandRunner } from './exerciseCommandRunner';
 import { commandErrorMappers } from './problems';
 import { bodyMeasurementRoutes } from './routes/bodyMeasurements';
 import { profileRoutes } from './routes/profile';
+import { goalRoutes } from './routes/goals';
+import { createGoalCommandRunner } from './goalCommandRunner';
 import { planRoutes } from './routes/plans';
 import { templateRoutes } from './routes/templates';
 import { createPlanCommandRunner } from './planCommandRunner';
@@ -64,6 +68,7 @@ export function buildApp(deps: Deps): FastifyInstance {
   void app.register(profileRoutes, { prefix: API_PREFIX, verifier: deps.verifier, runner: profileRunner });
   const templateRunner = createTemplateCommandRunner(runnerDeps);
   void app.register(templateRoutes, { prefix: API_PREFIX, verifier: deps.verifier, templates: templateRunner, workouts: runner });
+  void app.register(goalRoutes, { prefix: API_PREFIX, verifier: deps.verifier, goals: createGoalCommandRunner(runnerDeps) });
   void app.register(planRoutes, { prefix: API_PREFIX, verifier: deps.verifier, plans: createPlanCommandRunner(runnerDeps), templates: templateRunner });
   return app;
 }
@@ -72,6 +77,8 @@ export interface RunningCommandService {
   readonly app: FastifyInstance;
   /** Where it listens, e.g. `http://127.0.0.1:3001`. */
   readonly url: string;
+  /** Asks the goal evaluator to run soon (coalesced; a no-op unless `goalEvaluation` was given). */
+  evaluateGoals(): void;
   /** Stops listening, then closes the store, the key store and the pool. Idempotent. */
   close(): Promise<void>;
 }
@@ -79,6 +86,11 @@ export interface RunningCommandService {
 export interface StartOptions {
   /** A logger of the caller's (the one-process launcher); default: pino with PHI redaction to stdout. */
   readonly logger?: Logger;
+  /**
+   * Run the goal evaluator over the read models in the same database: every `intervalMs` (a
+   * period ends without any event) and whenever `evaluateGoals()` is called.
+   */
+  readonly goalEvaluation?: { readonly intervalMs: number };
 }
 
 /** Config → adapters → migrations → buildApp → listen. Used by main.ts and by the one-process launcher. */
@@ -92,6 +104,47 @@ export async function startCommandService(config: CommandServiceConfig, options:
     await store.close();
     await keys.close();
     await pool.end();
+  };
+  /** Single-flight: a wake-up during a run makes it run once more; errors are logged (no PHI), never thrown. */
+  const startGoalEvaluation = (intervalMs: number) => {
+    const evaluator = createGoalEvaluator({
+      db: readModelDb(pool),
+      goals: createGoalCommandRunner({ store, codec: new EventCodec(new PhiCodec(keys), eventRegistry), keys, clock: () => new Date(), randomBytes: (size) => nodeRandomBytes(size) }),
+      clock: () => new Date(),
+    });
+    let running: Promise<void> | undefined;
+    let again = false;
+    let stopped = false;
+    const run = (): void => {
+      if (stopped) return;
+      if (running) {
+        again = true;
+        return;
+      }
+      running = evaluator
+        .evaluate()
+        .then((result) => {
+          if (result.achieved + result.missed > 0) logger.info({ goalsAchieved: result.achieved, goalsMissed: result.missed }, 'goals decided');
+        })
+        .catch((error: unknown) => logger.warn({ err: error instanceof Error ? { name: error.name, code: (error as { code?: unknown }).code } : undefined }, 'goal evaluation failed'))
+        .finally(() => {
+          running = undefined;
+          if (again) {
+            again = false;
+            run();
+          }
+        });
+    };
+    const timer = setInterval(run, intervalMs);
+    timer.unref();
+    return {
+      wake: run,
+      stop: async () => {
+        stopped = true;
+        clearInterval(timer);
+        await running;
+      },
+    };
   };
   let app: FastifyInstance | undefined;
   try {
@@ -109,13 +162,15 @@ export async function startCommandService(config: CommandServiceConfig, options:
       readinessChecks: [async () => void (await pool.query('SELECT 1'))],
     });
     const url = await app.listen({ port: config.port, host: config.host });
+    const goals = options.goalEvaluation === undefined ? undefined : startGoalEvaluation(options.goalEvaluation.intervalMs);
     let closing: Promise<void> | undefined;
     const running = app;
     return {
       app: running,
       url,
+      evaluateGoals: () => goals?.wake(),
       close: () => {
-        closing ??= running.close().finally(resources);
+        closing ??= (goals?.stop() ?? Promise.resolve()).then(() => running.close()).finally(resources);
         return closing;
       },
     };

@@ -71,6 +71,12 @@ export interface CommandContext {
   readonly traceparent?: string;
   readonly idempotency?: IdempotencyScope;
   readonly ifMatch?: IfMatch;
+  /**
+   * An in-process component (e.g. the goal evaluator) acting on an existing stream for its owner:
+   * recorded as actor `system:<name>` on behalf of the owner. Never built from a request: tokens
+   * cannot carry the system role.
+   */
+  readonly system?: { readonly name: string };
   /** A new id for an entity the client did not name; derived from the Idempotency-Key when there is one. */
   newId(purpose: GeneratedIdPurpose): string;
 }
@@ -195,6 +201,10 @@ export function createStreamCommandRunner<State, Command, Event extends DomainEv
 
   /** Checks access to the stream (404 / 403 / exists) and returns whose it is. */
   function authorise(ctx: CommandContext, action: StreamAction, owner: StreamOwner | undefined, locate: FieldLocator): StreamOwner {
+    if (ctx.system !== undefined) {
+      if (action === 'change' && owner !== undefined) return owner;
+      throw notFound();
+    }
     const decision = kind.access(ctx.identity, action, owner);
     switch (decision.outcome) {
       case 'allow':
@@ -255,7 +265,9 @@ export function createStreamCommandRunner<State, Command, Event extends DomainEv
         if (ifMatchTarget && ctx.ifMatch !== undefined && !ifMatchSatisfied(ctx.ifMatch, loaded.revision)) throw preconditionFailed();
         metadata = {
           now: ctx.now,
-          actor: { sub: ctx.identity.sub, role: ctx.identity.role },
+          ...(ctx.system === undefined
+            ? { actor: { sub: ctx.identity.sub, role: ctx.identity.role } }
+            : { actor: { sub: `system:${ctx.system.name}`, role: 'system' as const }, onBehalfOf: { sub: owner.subjectId, role: 'client' as const } }),
           tenantId: owner.tenantId,
           subjectId: owner.subjectId,
           commandId: ctx.commandId,
@@ -313,17 +325,31 @@ export function createStreamCommandRunner<State, Command, Event extends DomainEv
     }
   }
 
+  /** A context for an in-process component acting for stream owners (see CommandContext.system). */
+  function systemContext(name: string): CommandContext {
+    const now = deps.clock();
+    return {
+      identity: { sub: `system:${name}`, role: 'client', tenantId: '', scopes: [], amr: [], expiresAtEpochS: 0 },
+      now,
+      correlationId: freshId(now),
+      commandId: freshId(now),
+      system: { name },
+      newId: () => freshId(now),
+    };
+  }
+
   /** The stream's current state and owner without any access decision (the caller decides, e.g. "may use a shared template"); undefined when empty. */
   async function peek(id: string): Promise<(Loaded<State> & { readonly owner: StreamOwner }) | undefined> {
     const loaded = await load(kind.streamId(id), 'current');
     return loaded.owner === undefined ? undefined : { state: loaded.state, revision: loaded.revision, owner: loaded.owner };
   }
 
-  return { context, execute, loadForChange, peek, assertMayWrite, notFound, preconditionFailed };
+  return { context, systemContext, execute, loadForChange, peek, assertMayWrite, notFound, preconditionFailed };
 }
 
 export type StreamCommandRunner<State, Command> = {
   context(input: ContextInput): Promise<CommandContext>;
+  systemContext(name: string): CommandContext;
   execute(ctx: CommandContext, spec: CommandSpec<State, Command>): Promise<CommandOutcome>;
   loadForChange(ctx: CommandContext, id: string, checkIfMatch: boolean): Promise<Loaded<State>>;
   peek(id: string): Promise<(Loaded<State> & { readonly owner: StreamOwner }) | undefined>;

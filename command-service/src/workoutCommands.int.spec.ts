@@ -363,6 +363,8 @@ describe('workout command routes (real PostgreSQL, real OIDC provider)', () => {
       '/api/v1/body-metrics/{measurementId}',
       '/api/v1/exercises',
       '/api/v1/exercises/{exerciseId}',
+      '/api/v1/goals',
+      '/api/v1/goals/{goalId}',
       '/api/v1/plans',
       '/api/v1/plans/{planId}',
       '/api/v1/profile',

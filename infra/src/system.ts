@@ -95,8 +95,16 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
       logger: logger.child({ component: 'query-service' }),
     });
     closers.push(() => query.close());
-    const command = await startCommandService(loadCommandConfig({ ...env, PORT: String(options.commandPort ?? 0) }), { logger: logger.child({ component: 'command-service' }) });
+    const command = await startCommandService(loadCommandConfig({ ...env, PORT: String(options.commandPort ?? 0) }), {
+      logger: logger.child({ component: 'command-service' }),
+      goalEvaluation: { intervalMs: 60_000 },
+    });
     closers.push(() => command.close());
+    // Goals move with the read models: re-evaluate after each batch that changed something.
+    const stopGoalWakeups = projections.runner.addCommitListener((batch) => {
+      if (batch.changes.length > 0 || batch.projection === 'goals') command.evaluateGoals();
+    });
+    closers.push(() => Promise.resolve(stopGoalWakeups()));
 
     let seededWorkouts = 0;
     if (options.seed && empty.empty) {

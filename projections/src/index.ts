@@ -20,6 +20,8 @@ export { bodyMeasurementsProjection, BODY_MEASUREMENTS_PROJECTION } from './body
 export { profilesProjection, PROFILES_PROJECTION } from './profiles/profilesProjection';
 export { templatesProjection, TEMPLATES_PROJECTION } from './templates/templatesProjection';
 export { plansProjection, PLANS_PROJECTION } from './plans/plansProjection';
+export { goalsProjection, GOALS_PROJECTION } from './goals/goalsProjection';
+export { loadGoalFacts, goalWindow } from './goals/goalFacts';
 export { exercisesProjection, EXERCISES_PROJECTION } from './exercises/exercisesProjection';
 export { catalogExerciseId, readCatalog, seedExerciseCatalog, CATALOG_IMAGE_BASE_URL, type CatalogSourceEntry } from './exercises/exerciseCatalog';
 export {

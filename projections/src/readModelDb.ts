@@ -226,8 +226,24 @@ export interface RmPlansTable {
   updated_position: string;
 }
 
+/** A goal (migration 0009); `target` is the domain's GoalTarget. */
+export interface RmGoalsTable {
+  goal_id: string;
+  tenant_id: string;
+  subject_id: string;
+  target: ColumnType<unknown, string, string>;
+  starts_on: ColumnType<string, string, string>;
+  ends_on: ColumnType<string, string, string>;
+  status: 'active' | 'achieved' | 'missed' | 'cancelled';
+  decided_at: ColumnType<Date | null, string | null | undefined, string | null>;
+  decided_value: number | null;
+  revision: ColumnType<string, number | string, number | string>;
+  updated_position: string;
+}
+
 /** The read-model schema (see migrations/). */
 export interface ReadModelDb {
+  rm_goals: RmGoalsTable;
   rm_plans: RmPlansTable;
   rm_profiles: RmProfilesTable;
   rm_profile_time_zones: RmProfileTimeZonesTable;

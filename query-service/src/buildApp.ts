@@ -16,6 +16,7 @@ import { bodyMeasurementSchema } from './bodyMeasurementRepresentation';
 import { bodyMeasurementRoutes } from './routes/bodyMeasurements';
 import { profileRoutes } from './routes/profile';
 import { profileSchema } from './profileRepresentation';
+import { goalRoutes, goalSchema } from './routes/goals';
 import { planRoutes, planSchema } from './routes/plans';
 import { streakRoutes } from './routes/streaks';
 import { templateRoutes, templateSchema } from './routes/templates';
@@ -65,7 +66,7 @@ export function buildApp(deps: QueryServiceDeps): FastifyInstance {
     ],
     errorMappers: [authenticationProblem],
   });
-  for (const schema of [...representationSchemas, ...exerciseRepresentationSchemas, bodyMeasurementSchema, templateSchema, planSchema, profileSchema]) app.addSchema(schema);
+  for (const schema of [...representationSchemas, ...exerciseRepresentationSchemas, bodyMeasurementSchema, templateSchema, planSchema, goalSchema, profileSchema]) app.addSchema(schema);
 
   const hub = new FeedHub(deps.changeSource);
   app.addHook('onClose', () => hub.close());
@@ -90,6 +91,7 @@ export function buildApp(deps: QueryServiceDeps): FastifyInstance {
         templateRoutes(rest, { db, resolveScope });
         planRoutes(rest, { db, resolveScope });
         streakRoutes(rest, { db, resolveScope });
+        goalRoutes(rest, { db, resolveScope });
         exerciseRoutes(rest, { db, resolveScope, ...(deps.db instanceof Kysely ? {} : { pool: deps.db }) });
         restDone();
       });

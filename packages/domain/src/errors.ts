@@ -30,7 +30,11 @@ export type DomainErrorCode =
   | 'PLAN_NOT_FOUND'
   | 'PLAN_ALREADY_EXISTS'
   | 'PLAN_ID_MISMATCH'
-  | 'PLAN_ARCHIVED';
+  | 'PLAN_ARCHIVED'
+  | 'GOAL_NOT_FOUND'
+  | 'GOAL_ALREADY_EXISTS'
+  | 'GOAL_ID_MISMATCH'
+  | 'GOAL_DECIDED';
 
 /** A command broke a domain rule. `field` names the offending field when there is one. */
 export class DomainError extends Error {

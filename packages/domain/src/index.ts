@@ -40,3 +40,8 @@ export * from './plan/events';
 export * from './plan/commands';
 export * from './plan/plan';
 export * from './plan/planEventTypes';
+export * from './goal/events';
+export * from './goal/commands';
+export * from './goal/goal';
+export * from './goal/goalEventTypes';
+export * from './goal/progress';

@@ -8,6 +8,7 @@ import * as m0005 from './0005_bodyMeasurements';
 import * as m0006 from './0006_profiles';
 import * as m0007 from './0007_templates';
 import * as m0008 from './0008_plans';
+import * as m0009 from './0009_goals';
 
 /** The read models' migrations, in order. Names never change once released. */
 export const readModelMigrations: Readonly<Record<string, Migration>> = {
@@ -19,6 +20,7 @@ export const readModelMigrations: Readonly<Record<string, Migration>> = {
   '0006_profiles': m0006,
   '0007_templates': m0007,
   '0008_plans': m0008,
+  '0009_goals': m0009,
 };
 
 export const READ_MODEL_MIGRATION_TABLE = 'rm_migrations';

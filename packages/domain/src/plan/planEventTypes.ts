@@ -1,21 +1,10 @@
 import { isTimeZone } from '../calendar/calendar';
 import { defineEventType, type EventTypeDefinition } from '../events/eventRegistry';
-import { array, number, object, optional, string, uuid, type ObjectValidator, type ValidationIssue, type Validator } from '../validation/validator';
+import { array, isoDate, number, object, optional, string, uuid, type ObjectValidator, type ValidationIssue, type Validator } from '../validation/validator';
 import type { PlanArchivedData, PlanCreatedData, PlanEventType, PlanRevisedData } from './events';
 
 export const PLAN_LIMITS = { entriesMax: 50, nameMaxChars: 200 } as const;
 
-const LOCAL_DATE = /^\d{4}-\d{2}-\d{2}$/;
-/** A civil date `YYYY-MM-DD` that exists (no 2026-02-30). */
-const localDate = (): Validator<string> => ({
-  check(value, path = '') {
-    const field = path || '(root)';
-    if (typeof value !== 'string' || !LOCAL_DATE.test(value) || new Date(`${value}T00:00:00Z`).toISOString().slice(0, 10) !== value) {
-      return { ok: false, issues: [{ field, code: 'format', message: `${field} must be a date like 2026-03-02` }] };
-    }
-    return { ok: true, value };
-  },
-});
 const timeZone = (): Validator<string> => ({
   check(value, path = '') {
     const field = path || '(root)';
@@ -34,8 +23,8 @@ const entry = object({
 const definitionShape = {
   name: string({ min: 1, max: PLAN_LIMITS.nameMaxChars }),
   timeZone: timeZone(),
-  startsOn: localDate(),
-  endsOn: optional(localDate()),
+  startsOn: isoDate(),
+  endsOn: optional(isoDate()),
   entries: array(entry, { max: PLAN_LIMITS.entriesMax }),
 };
 

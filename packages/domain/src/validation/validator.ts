@@ -116,6 +116,21 @@ export function isoDateTime(): Validator<string> {
   };
 }
 
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** A calendar date `YYYY-MM-DD` that exists (no 2026-02-30): a local date, no time zone. */
+export function isoDate(): Validator<string> {
+  return {
+    check(value, path = '') {
+      const field = label(path);
+      if (typeof value !== 'string' || !ISO_DATE.test(value) || Number.isNaN(Date.parse(`${value}T00:00:00Z`)) || new Date(`${value}T00:00:00Z`).toISOString().slice(0, 10) !== value) {
+        return fail(field, 'format', `${field} must be a date like 2026-03-02`);
+      }
+      return ok(value);
+    },
+  };
+}
+
 export function number(options: { min?: number; max?: number; integer?: boolean; step?: number; unit?: string } = {}): Validator<number> {
   const unit = options.unit === undefined ? '' : ` ${options.unit}`;
   return {
