@@ -9,7 +9,7 @@ import { commandHeaders, UUID_PATTERN } from './workoutSchemas';
 
 const num = (range: { min: number; max: number }, integer = false) => ({ type: integer ? 'integer' : 'number', minimum: range.min, maximum: range.max }) as const;
 const kind = (name: string) => ({ type: 'string', const: name }) as const;
-const date = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'Local date YYYY-MM-DD (inclusive).' } as const;
+const date = { type: 'string', format: 'date', description: 'Local date YYYY-MM-DD (inclusive).' } as const;
 
 export const goalTargetSchema = {
   type: 'object',

@@ -25,7 +25,7 @@ const entrySchema = {
     templateId: { type: 'string', pattern: UUID_PATTERN, description: 'A template you may use (yours, or shared in your organisation).' },
   },
 } as const;
-const date = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'Local date YYYY-MM-DD.' } as const;
+const date = { type: 'string', format: 'date', description: 'Local date YYYY-MM-DD.' } as const;
 const definitionProperties = {
   name: { type: 'string', minLength: 1, maxLength: PLAN_LIMITS.nameMaxChars },
   timeZone: { type: 'string', minLength: 1, maxLength: 64, description: 'IANA time zone of the times, e.g. Europe/Berlin.' },

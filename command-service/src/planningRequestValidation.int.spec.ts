@@ -140,3 +140,54 @@ describe('request validation on every weekly-plan route (real PostgreSQL, real O
 
   routeValidationSuite({ env: () => env, fresh, routes: planRoutes, massAssignment: MASS_ASSIGNMENT, fuzzRuns: 20 });
 });
+
+const goal = { target: { kind: 'reps_at_load', exerciseId: SQUAT, reps: 5, loadKg: 100 }, startsOn: '2026-03-02', endsOn: '2026-12-31' };
+const goalRoutes: readonly RouteCase<string>[] = [
+  {
+    name: 'POST /goals',
+    method: 'POST',
+    url: () => '/api/v1/goals',
+    valid: goal,
+    wrongTypes: [
+      ['/body/target/reps', { ...goal, target: { ...goal.target, reps: '5' } }],
+      ['/body/target', { ...goal, target: 'squat 5x100' }],
+    ],
+    outOfRange: [
+      ['/body/target/kind', { ...goal, target: { kind: 'calories', kcal: 2000 } }],
+      ['/body/target/loadKg', { ...goal, target: { ...goal.target, loadKg: 1500 } }],
+      ['/body/target/perWeek', { ...goal, target: { kind: 'workouts_per_week', perWeek: 30 } }],
+      ['/body/target/direction', { ...goal, target: { kind: 'weight', weightKg: 80 } }],
+      ['/body/target/weightKg', { ...goal, target: { kind: 'weight', weightKg: 5, direction: 'at_most' } }],
+      ['/body/endsOn', { ...goal, endsOn: '2026-13-01' }],
+      ['/body/goalId', { ...goal, goalId: 'my-goal' }],
+    ],
+  },
+  {
+    name: 'DELETE /goals/{id}',
+    method: 'DELETE',
+    url: (id) => `/api/v1/goals/${id}`,
+    badPath: { url: '/api/v1/goals/my-goal', field: '/params/goalId' },
+    valid: { reason: 'injured' },
+    wrongTypes: [['/body/reason', { reason: 7 }]],
+    outOfRange: [['/body/reason', { reason: 'x'.repeat(501) }]],
+  },
+];
+
+describe('request validation on every goal route (real PostgreSQL, real OIDC provider)', () => {
+  let env: CommandServiceTestEnv;
+
+  beforeAll(async () => {
+    env = await startCommandServiceTestEnv('cmd_goal_validation');
+  });
+  afterAll(async () => {
+    await env?.close();
+  });
+
+  async function fresh(): Promise<string> {
+    const response = await env.inject('POST', '/api/v1/goals', { token: env.tokens.alice, body: goal });
+    expect(response.statusCode, response.body).toBe(201);
+    return response.json<{ goalId: string }>().goalId;
+  }
+
+  routeValidationSuite({ env: () => env, fresh, routes: goalRoutes, massAssignment: MASS_ASSIGNMENT, fuzzRuns: 20 });
+});
