@@ -40,7 +40,7 @@ const lines = [
   `  OIDC issuer   ${system.oidc.issuer}`,
   `  PostgreSQL    ${system.databaseUrl.replace(/:[^:@/]+@/, ':***@')}`,
   '',
-  system.seededWorkouts > 0 ? `  Seeded ${system.seededWorkouts} demo workouts for alice.` : '  Existing data reused (no seeding).',
+  system.seededWorkouts > 0 ? `  Seeded ${system.seededWorkouts} demo workouts for alice, with a profile, body metrics, a template, a weekly plan and goals.` : '  Existing data reused (no seeding).',
   `  Demo users: ${Object.keys(DEMO_USERS).join(', ')} (password ${DEMO_PASSWORD}).`,
   '',
   '  Get a token:   TOKEN=$(npm run -s token -- alice)',

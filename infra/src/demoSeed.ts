@@ -20,22 +20,57 @@ const SESSIONS: readonly (readonly ExerciseKey[])[] = [
 ];
 
 interface Api {
-  post(path: string, body: unknown): Promise<{ workoutId?: string }>;
+  post(path: string, body: unknown): Promise<{ workoutId?: string; templateId?: string }>;
+  put(path: string, body: unknown): Promise<unknown>;
 }
 
 function api(commandUrl: string, token: string): Api {
-  return {
-    async post(path, body) {
-      const res = await fetch(`${commandUrl}/api/v1${path}`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-      const text = await res.text();
-      if (!res.ok) throw new Error(`seeding ${path} failed: ${res.status} ${text}`);
-      return JSON.parse(text) as { workoutId?: string };
-    },
+  const send = async (method: string, path: string, body: unknown): Promise<{ workoutId?: string; templateId?: string }> => {
+    const res = await fetch(`${commandUrl}/api/v1${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const text = await res.text();
+    // The problem body names fields, never values: safe to show.
+    if (!res.ok) throw new Error(`seeding ${method} ${path} failed: ${res.status} ${text}`);
+    return JSON.parse(text) as { workoutId?: string; templateId?: string };
   };
+  return { post: (path, body) => send('POST', path, body), put: (path, body) => send('PUT', path, body) };
+}
+
+/**
+ * The rest of alice's demo: a profile (Berlin, German week), a weekly weigh-in and resting heart
+ * rate, a shared template with a Mon/Wed/Fri plan, and a bench-press goal. Returns what it wrote.
+ */
+export async function seedDemoExtras(commandUrl: string, token: string, now = new Date(), weeks = 4): Promise<{ measurements: number; templates: number; plans: number; goals: number }> {
+  const client = api(commandUrl, token);
+  const day = 86_400_000;
+  await client.put('/profile', { timeZone: 'Europe/Berlin', locale: 'de-DE', height: { value: 172, unit: 'cm' }, weight: { value: 71.5, unit: 'kg' } });
+  let measurements = 0;
+  for (let d = weeks * 7; d >= 1; d -= 3) {
+    const measuredAt = new Date(now.getTime() - d * day).toISOString();
+    await client.post('/body-metrics', { measurement: { metric: 'weight', weight: { value: Math.round((72.4 - (weeks * 7 - d) * 0.04) * 10) / 10, unit: 'kg' } }, measuredAt });
+    await client.post('/body-metrics', { measurement: { metric: 'resting_heart_rate', heartRateBpm: 58 - Math.floor((weeks * 7 - d) / 10) }, measuredAt });
+    measurements += 2;
+  }
+  const a = DEMO_EXERCISES;
+  const { templateId } = await client.post('/templates', {
+    name: 'Strength A',
+    visibility: 'organisation',
+    plannedSets: [a.backSquat, a.benchPress, a.barbellRow].flatMap((ex) => [1, 2, 3].map(() => ({ exerciseId: ex.id, reps: ex.reps, load: { value: ex.startKg + weeks * ex.stepKg * 2, unit: 'kg' } }))),
+  });
+  const today = new Date(now.getTime()).toISOString().slice(0, 10);
+  await client.post('/plans', {
+    name: 'Three days a week',
+    timeZone: 'Europe/Berlin',
+    startsOn: today,
+    entries: [1, 3, 5].map((weekday) => ({ weekday, time: '07:00', templateId })),
+  });
+  const inEightWeeks = new Date(now.getTime() + 56 * day).toISOString().slice(0, 10);
+  await client.post('/goals', { target: { kind: 'reps_at_load', exerciseId: a.benchPress.id, reps: 5, loadKg: 70 }, startsOn: today, endsOn: inEightWeeks });
+  await client.post('/goals', { target: { kind: 'workouts_per_week', perWeek: 3 }, startsOn: today, endsOn: inEightWeeks });
+  return { measurements, templates: 1, plans: 1, goals: 2 };
 }
 
 /** Writes `weeks` weeks of Mon/Wed/Fri sessions ending before `now`; returns the number of workouts. */

@@ -11,7 +11,7 @@ import { loadProjectionsConfig, migrateReadModels, openProjectionsService, type 
 import { inProcessChangeSource, loadQueryServiceConfig, startQueryService, type RunningQueryService } from '@fitledger/query-service';
 import { connectionString, startPostgres, type RunningPostgres } from '@fitledger/testing';
 import { getDevToken, startDevOidcProvider, type DevOidcProvider } from '@fitledger/testing/oidc';
-import { seedDemoWorkouts } from './demoSeed';
+import { seedDemoExtras, seedDemoWorkouts } from './demoSeed';
 import { ensureDir, loadOrCreateMasterKey, localPaths } from './localState';
 
 export interface SystemOptions {
@@ -110,6 +110,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     if (options.seed && empty.empty) {
       const token = await getDevToken(oidc.issuer, 'alice');
       seededWorkouts = await seedDemoWorkouts(command.url, token);
+      await seedDemoExtras(command.url, token);
     }
     await writeFile(paths.runtimeFile, `${JSON.stringify({ issuer: oidc.issuer, commandUrl: command.url, queryUrl: query.url, pid: process.pid }, null, 2)}\n`);
     return { postgres, databaseUrl, oidc, command, query, projections, seededWorkouts, close };

@@ -118,6 +118,12 @@ describe('FitLedger started as npm start starts it', () => {
     expect(output).toMatch(/Seeded \d+ demo workouts for alice/);
     const bob = await getDevToken(rt.issuer, 'bob');
     const alice = await getDevToken(rt.issuer, 'alice');
+    // The rest of alice's demo data, read back once the projections have it.
+    const goals = await eventually(() => call('GET', `${rt.queryUrl}/api/v1/goals`, alice), (r) => r.status === 200 && (r.body['items'] as unknown[]).length === 2);
+    expect((goals.body['items'] as { status: string }[]).every((g) => g.status === 'active')).toBe(true);
+    expect((await call('GET', `${rt.queryUrl}/api/v1/profile`, alice)).body).toMatchObject({ timeZone: 'Europe/Berlin' });
+    expect(((await call('GET', `${rt.queryUrl}/api/v1/body-metrics?metric=weight`, alice)).body['items'] as unknown[]).length).toBeGreaterThan(5);
+    expect(((await call('GET', `${rt.queryUrl}/api/v1/templates`, bob)).body['items'] as { name: string }[]).map((t) => t.name)).toContain('Strength A');
 
     const feed = openFeed(rt.queryUrl, bob);
     await feed.ready;
