@@ -119,6 +119,9 @@ const likeEscape = (text: string): string => text.replace(/[\\%_]/g, (c) => `\\$
  * planning this query costs more than running it, and a prepared statement lets PostgreSQL reuse
  * its plan on each connection.
  */
+/** Pooled connections that already carry the search's trigram threshold. */
+const thresholdSet = new WeakSet<pg.PoolClient>();
+
 export async function searchExercises(db: Kysely<ReadModelDb>, scope: ReadScope, params: SearchParams, options: { pool?: pg.Pool } = {}): Promise<SearchHit[]> {
   const words = queryWords(params.q ?? '').slice(0, MAX_QUERY_WORDS);
   const folded = words.join(' ');
@@ -165,14 +168,14 @@ export async function searchExercises(db: Kysely<ReadModelDb>, scope: ReadScope,
     const name = `fl_exercise_search_${createHash('sha256').update(compiled.sql).digest('base64url').slice(0, 22)}`;
     const client = await pool.connect();
     try {
-      // One round trip opens the transaction and sets the threshold (no parameters: a constant).
-      await client.query(words.length === 0 ? 'BEGIN' : `BEGIN; SET LOCAL pg_trgm.word_similarity_threshold = ${WORD_SIMILARITY_THRESHOLD}`);
+      // The threshold is set once per connection (session level): every later search on it is a
+      // single round trip. Only the exercise search compares with %> on these connections.
+      if (words.length > 0 && !thresholdSet.has(client)) {
+        await client.query(`SET pg_trgm.word_similarity_threshold = ${WORD_SIMILARITY_THRESHOLD}`);
+        thresholdSet.add(client);
+      }
       const result = await client.query<SearchHit>({ name, text: compiled.sql, values: [...compiled.parameters] });
-      await client.query('COMMIT');
       return result.rows;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
     } finally {
       client.release();
     }
