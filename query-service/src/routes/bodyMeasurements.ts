@@ -6,7 +6,7 @@ import { BODY_METRIC_NAMES, bodyMeasurement, type BodyMetricName } from '../body
 import { decodeMeasurementSeriesCursor, encodeMeasurementSeriesCursor, InvalidCursorError, type MeasurementSeriesCursor } from '../cursor';
 import type { ReadScopeResolver } from '../readScope';
 import { displayEtag, loadUnitPreferences } from '../unitPreferences';
-import { assertRange, authProblemResponses, invalidCursor, pageResponse, PRIVATE_CACHE_HEADERS, readScopeOf } from './readContext';
+import { assertRange, authProblemResponses, invalidCursor, pageResponse, PRIVATE_CACHE_HEADERS, readScopeOf, detailResponses } from './readContext';
 import { ifNoneMatchHits } from './workouts';
 
 export const DEFAULT_SERIES_PAGE_SIZE = 100;
@@ -105,12 +105,7 @@ export function bodyMeasurementRoutes(app: FastifyInstance, deps: { db: Kysely<R
         description: '`ETag` is the measurement revision (plus the display units when they are not metric); send it in `If-None-Match` to get 304 when nothing changed.',
         tags: ['body metrics'],
         params: { type: 'object', additionalProperties: false, required: ['measurementId'], properties: { measurementId: { type: 'string', format: 'uuid' } } },
-        response: {
-          200: { $ref: 'BodyMeasurement#' },
-          304: { type: 'null', description: 'Not modified: the `If-None-Match` tag is current.' },
-          404: { $ref: 'Problem#' },
-          ...authProblemResponses,
-        },
+        response: detailResponses('BodyMeasurement#'),
       },
     },
     async (request, reply) => {

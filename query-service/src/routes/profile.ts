@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { sql, type Kysely } from 'kysely';
 import { profile } from '../profileRepresentation';
 import type { ReadScopeResolver } from '../readScope';
-import { authProblemResponses, PRIVATE_CACHE_HEADERS, readScopeOf } from './readContext';
+import { PRIVATE_CACHE_HEADERS, readScopeOf, detailResponses } from './readContext';
 import { ifNoneMatchHits } from './workouts';
 
 /** GET /profile: the caller's own profile, 404 until their first PUT reached the read model. */
@@ -18,12 +18,7 @@ export function profileRoutes(app: FastifyInstance, deps: { db: Kysely<ReadModel
         summary: 'The caller’s profile',
         description: 'Height and weight in the preferred units and canonical SI. `ETag` is the profile revision; send it in `If-None-Match` to get 304 when nothing changed.',
         tags: ['profile'],
-        response: {
-          200: { $ref: 'Profile#' },
-          304: { type: 'null', description: 'Not modified: the `If-None-Match` tag is current.' },
-          404: { $ref: 'Problem#' },
-          ...authProblemResponses,
-        },
+        response: detailResponses('Profile#'),
       },
     },
     async (request, reply) => {

@@ -45,3 +45,13 @@ export function assertRange(from: string | undefined, to: string | undefined): v
     throw new HttpProblem(400, 'VALIDATION_FAILED', 'Bad Request', '/querystring/from: must not be after `to`', [{ field: '/querystring/from', message: 'must not be after to' }]);
   }
 }
+
+/** Responses of a GET of one resource with an ETag: the representation, 304, 404 and the auth problems. */
+export function detailResponses(ref: string) {
+  return {
+    200: { $ref: ref },
+    304: { type: 'null', description: 'Not modified: the `If-None-Match` tag is current.' },
+    404: { $ref: 'Problem#' },
+    ...authProblemResponses,
+  } as const;
+}

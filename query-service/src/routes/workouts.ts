@@ -6,7 +6,7 @@ import { decodeWorkoutListCursor, encodeWorkoutListCursor, InvalidCursorError, t
 import type { ReadScopeResolver } from '../readScope';
 import { displayEtag, loadUnitPreferences } from '../unitPreferences';
 import { WORKOUT_STATUSES, workoutDetail, workoutSummary, type WorkoutSummaryRepresentation } from '../workoutRepresentation';
-import { assertRange, authProblemResponses, invalidCursor, pageResponse, PRIVATE_CACHE_HEADERS, readScopeOf } from './readContext';
+import { assertRange, authProblemResponses, invalidCursor, pageResponse, PRIVATE_CACHE_HEADERS, readScopeOf, detailResponses } from './readContext';
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
@@ -130,12 +130,7 @@ export function workoutRoutes(app: FastifyInstance, deps: { db: Kysely<ReadModel
         description: 'Sets are ordered by ordinal. `ETag` is the workout revision (plus the display units when they are not metric); send it in `If-None-Match` to get 304 when nothing changed.',
         tags: ['workouts'],
         params: workoutIdParams,
-        response: {
-          200: { $ref: 'WorkoutDetail#' },
-          304: { type: 'null', description: 'Not modified: the `If-None-Match` tag is current.' },
-          404: { $ref: 'Problem#' },
-          ...authProblemResponses,
-        },
+        response: detailResponses('WorkoutDetail#'),
       },
     },
     async (request, reply) => {
