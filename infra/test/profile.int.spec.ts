@@ -3,6 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CommandServiceTestEnv } from '../../command-service/src/testing/commandServiceTestEnv';
 import { startPipeline, type Pipeline } from './pipeline';
+import type { FeedMessage } from '@fitledger/query-service';
+import { openFeed } from '../../query-service/src/testing/feedClient';
 
 type Position = Parameters<ProjectionRunner['waitForPosition']>[1];
 type Displayed = { value: number; unit: string };
@@ -44,7 +46,7 @@ describe('profile: unit preferences and time-zone history, end to end', () => {
   let query: FastifyInstance;
 
   beforeAll(async () => {
-    pipeline = await startPipeline('profile_pipeline', [profilesProjection(), bodyMeasurementsProjection(), workoutsProjection()]);
+    pipeline = await startPipeline('profile_pipeline', [profilesProjection(), bodyMeasurementsProjection(), workoutsProjection()], { listen: true });
     ({ env, runner, query } = pipeline);
   });
   afterAll(async () => {
@@ -142,6 +144,22 @@ describe('profile: unit preferences and time-zone history, end to end', () => {
     // Someone without a profile sees metric.
     await send('POST', '/api/v1/body-metrics', { measurement: { metric: 'weight', weight: { value: 70, unit: 'kg' } } }, env.tokens.coach);
     expect((await weights(env.tokens.coach))[0]?.display).toEqual({ value: 70, unit: 'kg' });
+  });
+
+  it('shows the live feed in the same display units as the REST reads', async () => {
+    const feed = await openFeed(pipeline.feedUrl, { token: env.tokens.alice });
+    const received: FeedMessage[] = [];
+    // The backlog: alice's (imperial) weigh-ins and workouts so far.
+    for (;;) {
+      const message = await Promise.race([feed.next(), new Promise<undefined>((r) => setTimeout(() => r(undefined), 1_000))]);
+      if (message === undefined) break;
+      received.push(message);
+    }
+    await feed.close();
+    const weight = received.find((m) => m.kind === 'body_measurement' && (m.payload as { metric?: string } | null)?.metric === 'weight');
+    expect((weight?.payload as { display?: { unit: string } }).display?.unit).toBe('lb');
+    const withLoad = received.flatMap((m) => (m.kind === 'workout' ? ((m.payload as unknown as { sets?: { display?: { load: { unit: string } | null } }[] }).sets ?? []) : [])).find((set) => set.display?.load);
+    expect(withLoad?.display?.load?.unit).toBe('lb');
   });
 
   it('follows a change of preference at once: a cached imperial representation is not revalidated', async () => {

@@ -212,8 +212,8 @@ export function workoutDetail(row: WorkoutDetailRowLike, sets: readonly Record<s
   };
 }
 
-export function workoutChange(row: WorkoutRowLike, sets: readonly Record<string, unknown>[], deletedSetIds: readonly string[]): WorkoutChangeRepresentation {
-  return { ...workoutSummary(row), sets: sets.map((set) => workoutSet(set)), deletedSetIds };
+export function workoutChange(row: WorkoutRowLike, sets: readonly Record<string, unknown>[], deletedSetIds: readonly string[], preferences?: UnitPreferences): WorkoutChangeRepresentation {
+  return { ...workoutSummary(row), sets: sets.map((set) => workoutSet(set, preferences)), deletedSetIds };
 }
 
 export function personalRecord(row: PersonalRecordRowLike, preferences?: UnitPreferences): PersonalRecordRepresentation {

@@ -1,3 +1,4 @@
+import type { UnitPreferences } from '@fitledger/domain';
 import type { FeedKind, FeedOp } from '@fitledger/projections';
 import { bodyMeasurement, type BodyMeasurementRepresentation, type BodyMeasurementRowLike } from '../bodyMeasurementRepresentation';
 import { encodeFeedCursor, type FeedCursor } from '../cursor';
@@ -36,19 +37,19 @@ export interface FeedRow {
   readonly payload: unknown;
 }
 
-function renderPayload(row: FeedRow): FeedMessage['payload'] {
+function renderPayload(row: FeedRow, preferences: UnitPreferences | undefined): FeedMessage['payload'] {
   if (row.op === 'delete' || row.payload === null || typeof row.payload !== 'object') return null;
   switch (row.kind) {
     case 'workout': {
       const payload = row.payload as WorkoutRowLike & { sets?: unknown; deletedSetIds?: unknown };
       const sets = Array.isArray(payload.sets) ? (payload.sets as Record<string, unknown>[]) : [];
       const deletedSetIds = Array.isArray(payload.deletedSetIds) ? payload.deletedSetIds.filter((id): id is string => typeof id === 'string') : [];
-      return workoutChange(payload, sets, deletedSetIds);
+      return workoutChange(payload, sets, deletedSetIds, preferences);
     }
     case 'personal_record':
-      return personalRecord(row.payload as PersonalRecordRowLike);
+      return personalRecord(row.payload as PersonalRecordRowLike, preferences);
     case 'body_measurement':
-      return bodyMeasurement(row.payload as BodyMeasurementRowLike);
+      return bodyMeasurement(row.payload as BodyMeasurementRowLike, preferences);
     default: {
       const _exhaustive: never = row.kind;
       return _exhaustive;
@@ -59,11 +60,12 @@ function renderPayload(row: FeedRow): FeedMessage['payload'] {
 /**
  * The message for a feed row, or undefined for a row the scope may not see (a payload of another
  * tenant: `rm_feed_changes` is keyed by subject only, so the tenant is checked on the payload).
+ * With `preferences`, values also come in the person's display units (as the REST reads).
  */
-export function feedMessage(row: FeedRow, scope: ReadScope): string | undefined {
+export function feedMessage(row: FeedRow, scope: ReadScope, preferences?: UnitPreferences): string | undefined {
   const payload = row.payload as { tenant_id?: unknown } | null;
   if (payload && typeof payload === 'object' && typeof payload.tenant_id === 'string' && payload.tenant_id !== scope.tenantId) return undefined;
   const cursor: FeedCursor = { position: row.position, seq: row.seq };
-  const message: FeedMessage = { cursor: encodeFeedCursor(cursor), kind: row.kind, op: row.op, entityId: row.entity_id, payload: renderPayload(row) };
+  const message: FeedMessage = { cursor: encodeFeedCursor(cursor), kind: row.kind, op: row.op, entityId: row.entity_id, payload: renderPayload(row, preferences) };
   return JSON.stringify(message);
 }

@@ -8,6 +8,7 @@ import type { WebSocket } from 'ws';
 import { decodeFeedCursor, InvalidCursorError, type FeedCursor } from '../cursor';
 import type { FeedHub } from '../feed/feedHub';
 import { feedMessage, type FeedRow } from '../feed/feedMessage';
+import { loadUnitPreferences } from '../unitPreferences';
 import { FeedSession, type FeedEntry } from '../feed/feedSession';
 import { handshakeToken } from '../feed/handshakeToken';
 import { requireReadScope, type ReadScope, type ReadScopeResolver } from '../readScope';
@@ -34,9 +35,11 @@ async function readFeedPage(db: Kysely<ReadModelDb>, scope: ReadScope, after: Fe
   // Row comparison on the primary key (subject_id, position, seq): one index range scan.
   if (after) query = query.where(sql<boolean>`(position, seq) > (${after.position}, ${after.seq}::int)`);
   const rows: (FeedRow & { traceparent: string | null })[] = await query.orderBy('position').orderBy('seq').limit(limit).execute();
+  // Read with each page: a change of units shows from the next message on.
+  const preferences = rows.length === 0 ? undefined : await loadUnitPreferences(db, scope);
   return rows.map((row) => ({
     cursor: { position: row.position, seq: row.seq },
-    message: feedMessage(row, scope),
+    message: feedMessage(row, scope, preferences),
     ...(row.traceparent === null ? {} : { traceparent: row.traceparent }),
   }));
 }
