@@ -127,6 +127,11 @@ describe('profile: unit preferences and time-zone history, end to end', () => {
     close(lift?.display.load?.value, 100 / 0.45359237);
     expect(run).toMatchObject({ loadKg: null, distanceM: 5000, display: { load: null, distance: { unit: 'mi' } } });
     close(run?.display.distance?.value, 5000 / 1609.344);
+    // The workout's total volume too, in the detail and in the list.
+    expect(detail.json<{ totalVolumeKg: number; totalVolumeDisplay: { unit: string; value: number } }>()).toMatchObject({ totalVolumeKg: 500, totalVolumeDisplay: { unit: 'lb' } });
+    close(detail.json<{ totalVolumeDisplay: { value: number } }>().totalVolumeDisplay.value, 500 / 0.45359237);
+    const listed = (await get('/api/v1/workouts')).json<{ items: { workoutId: string; totalVolumeDisplay?: { unit: string } }[] }>().items.find((w) => w.workoutId === alicesWorkout);
+    expect(listed?.totalVolumeDisplay?.unit).toBe('lb');
 
     // Personal records too: the 100 kg × 5 set in lb, canonical kg kept.
     const [record] = (await get(`/api/v1/personal-records?exerciseId=${EXERCISE}`)).json<{ items: { fiveRmKg: number; display: { unit: string; fiveRm: number } }[] }>().items;

@@ -120,8 +120,10 @@ describe('GET /api/v1/feed (websocket)', () => {
     const payload = workout?.payload as WorkoutChangeRepresentation;
     expect(payload).toMatchObject({ workoutId: row.entity_id, status: 'in_progress', startedAt: '2024-05-01T07:30:00.123Z', totalVolumeKg: 500, revision: 3 });
     expect(Object.keys(payload).sort()).toEqual(
-      ['cancelledAt', 'completedAt', 'deletedSetIds', 'exerciseIds', 'perceivedExertion', 'plannedFor', 'revision', 'setCount', 'sets', 'sortAt', 'startedAt', 'status', 'title', 'totalVolumeKg', 'workoutId'],
+      ['cancelledAt', 'completedAt', 'deletedSetIds', 'exerciseIds', 'perceivedExertion', 'plannedFor', 'revision', 'setCount', 'sets', 'sortAt', 'startedAt', 'status', 'title', 'totalVolumeDisplay', 'totalVolumeKg', 'workoutId'],
     );
+    // No profile: the display units are the metric defaults.
+    expect(payload.totalVolumeDisplay).toEqual({ value: 500, unit: 'kg' });
     expect(payload.sets).toHaveLength(1);
     expect(payload.sets[0]).toMatchObject({ setId: '5e700000-0000-4000-8000-000000000001', ordinal: 2, loadKg: 100.0178, loadEntered: { value: 220.5, unit: 'lb' } });
     expect(payload.deletedSetIds).toEqual(['5e700000-0000-4000-8000-000000000002']);

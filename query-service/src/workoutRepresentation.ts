@@ -55,6 +55,8 @@ export interface WorkoutSummaryRepresentation {
   readonly exerciseIds: readonly string[];
   readonly setCount: number;
   readonly totalVolumeKg: number;
+  /** Total volume in the person's mass unit (REST and feed, when their preferences are known). */
+  readonly totalVolumeDisplay?: Displayed;
   readonly revision: number;
 }
 
@@ -149,7 +151,8 @@ function entered(value: NumericIn, unit: unknown): EnteredQuantity | null {
   return v === null || typeof unit !== 'string' ? null : { value: v, unit };
 }
 
-export function workoutSummary(row: WorkoutRowLike): WorkoutSummaryRepresentation {
+export function workoutSummary(row: WorkoutRowLike, preferences?: UnitPreferences): WorkoutSummaryRepresentation {
+  const totalVolumeKg = num(row.total_volume_kg) ?? 0;
   return {
     workoutId: row.workout_id,
     status: row.status,
@@ -162,7 +165,8 @@ export function workoutSummary(row: WorkoutRowLike): WorkoutSummaryRepresentatio
     perceivedExertion: num(row.perceived_exertion),
     exerciseIds: row.exercise_ids ?? [],
     setCount: row.set_count ?? 0,
-    totalVolumeKg: num(row.total_volume_kg) ?? 0,
+    totalVolumeKg,
+    ...(preferences === undefined ? {} : { totalVolumeDisplay: displayMass(totalVolumeKg, preferences.mass) }),
     revision: Number(row.revision),
   };
 }
@@ -205,7 +209,7 @@ export function workoutSet(row: Record<string, unknown>, preferences?: UnitPrefe
 export function workoutDetail(row: WorkoutDetailRowLike, sets: readonly Record<string, unknown>[], preferences?: UnitPreferences): WorkoutDetailRepresentation {
   const location = row.location;
   return {
-    ...workoutSummary(row),
+    ...workoutSummary(row, preferences),
     notes: row.notes,
     location: location && typeof location.lat === 'number' && typeof location.lon === 'number' ? { lat: location.lat, lon: location.lon } : null,
     sets: sets.map((set) => workoutSet(set, preferences)),
@@ -213,7 +217,7 @@ export function workoutDetail(row: WorkoutDetailRowLike, sets: readonly Record<s
 }
 
 export function workoutChange(row: WorkoutRowLike, sets: readonly Record<string, unknown>[], deletedSetIds: readonly string[], preferences?: UnitPreferences): WorkoutChangeRepresentation {
-  return { ...workoutSummary(row), sets: sets.map((set) => workoutSet(set, preferences)), deletedSetIds };
+  return { ...workoutSummary(row, preferences), sets: sets.map((set) => workoutSet(set, preferences)), deletedSetIds };
 }
 
 export function personalRecord(row: PersonalRecordRowLike, preferences?: UnitPreferences): PersonalRecordRepresentation {
@@ -291,6 +295,11 @@ const summaryProperties = {
   revision: { type: 'integer', description: 'Changes whenever the workout changes; the ETag of the detail.' },
 } as const;
 
+/** Summary fields that are present only when the caller's display units are known. */
+const summaryOptionalProperties = {
+  totalVolumeDisplay: { type: 'object', additionalProperties: false, required: ['value', 'unit'], properties: { value: { type: 'number' }, unit: { type: 'string' } }, description: 'Total volume in the caller’s mass unit.' },
+} as const;
+
 export const workoutSetSchema = {
   $id: 'WorkoutSet',
   type: 'object',
@@ -330,7 +339,7 @@ export const workoutSummarySchema = {
   type: 'object',
   additionalProperties: false,
   required: Object.keys(summaryProperties),
-  properties: summaryProperties,
+  properties: { ...summaryProperties, ...summaryOptionalProperties },
 } as const;
 
 export const workoutDetailSchema = {
@@ -340,6 +349,7 @@ export const workoutDetailSchema = {
   required: [...Object.keys(summaryProperties), 'notes', 'location', 'sets'],
   properties: {
     ...summaryProperties,
+    ...summaryOptionalProperties,
     notes: nullableString,
     location: {
       type: ['object', 'null'],
@@ -359,6 +369,7 @@ export const workoutChangeSchema = {
   required: [...Object.keys(summaryProperties), 'sets', 'deletedSetIds'],
   properties: {
     ...summaryProperties,
+    ...summaryOptionalProperties,
     sets: { type: 'array', items: { $ref: 'WorkoutSet#' }, description: 'The sets this change logged or corrected, as they are now.' },
     deletedSetIds: { type: 'array', items: { type: 'string', format: 'uuid' }, description: 'The sets this change deleted.' },
   },

@@ -117,7 +117,8 @@ export function workoutRoutes(app: FastifyInstance, deps: { db: Kysely<ReadModel
       const page = rows.slice(0, limit);
       const last = page.at(-1);
       const nextCursor = rows.length > limit && last ? encodeWorkoutListCursor({ sortAt: last.sort_key, workoutId: last.workout_id }) : null;
-      const items: WorkoutSummaryRepresentation[] = page.map(workoutSummary);
+      const preferences = await loadUnitPreferences(db, scope);
+      const items: WorkoutSummaryRepresentation[] = page.map((row) => workoutSummary(row, preferences));
       return reply.headers(PRIVATE_CACHE_HEADERS).send({ items, nextCursor });
     },
   );
