@@ -1,19 +1,10 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import {
-  bodyMeasurementDecider,
-  bodyMeasurementStreamId,
-  envelopeEvents,
-  eventRegistry,
-  uuidv7,
-  type BodyMeasurementCommand,
-  type BodyMeasurementState,
-  type CommandMetadata,
-} from '@fitledger/domain';
+import { randomUUID } from 'node:crypto';
+import { bodyMeasurementDecider, bodyMeasurementStreamId, type BodyMeasurementCommand, type BodyMeasurementEvent, type BodyMeasurementState } from '@fitledger/domain';
 import type { Position } from '@fitledger/event-store';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProjectionRunner } from '../projectionRunner';
-import { lastCommittedPosition, projectionsTestEnv, waitForCheckpoint, type ProjectionsTestEnv } from '../testing/projectionsTestEnv';
+import { DeciderWriter, lastCommittedPosition, projectionsTestEnv, waitForCheckpoint, type ProjectionsTestEnv } from '../testing/projectionsTestEnv';
 import { workoutsProjection, WORKOUTS_PROJECTION } from '../workouts/workoutsProjection';
 import { BODY_MEASUREMENTS_PROJECTION, bodyMeasurementsProjection } from './bodyMeasurementsProjection';
 
@@ -22,29 +13,11 @@ type Cmd = Omit<BodyMeasurementCommand, 'metadata'>;
 describe('body measurements projection', () => {
   let env: ProjectionsTestEnv;
   let runner: ProjectionRunner;
-  const streams = new Map<string, { state: BodyMeasurementState; revision: number }>();
-  let clock = Date.parse('2025-04-01T07:00:00.000Z');
+  let writer: DeciderWriter<BodyMeasurementState, BodyMeasurementCommand, BodyMeasurementEvent>;
 
   /** Decides with the real decider and appends as command-service does (PHI sealed by the codec). */
-  async function exec(who: { tenantId: string; subjectId: string }, command: Cmd): Promise<Position | undefined> {
-    clock += 60_000;
-    const { measurementId } = command.data;
-    const stream = streams.get(measurementId) ?? { state: bodyMeasurementDecider.initialState(), revision: -1 };
-    const metadata: CommandMetadata = { now: new Date(clock), actor: { sub: who.subjectId, role: 'client' }, ...who, commandId: randomUUID(), correlationId: randomUUID() };
-    const events = bodyMeasurementDecider.decide({ ...command, metadata } as BodyMeasurementCommand, stream.state);
-    if (events.length === 0) return undefined;
-    const streamId = bodyMeasurementStreamId(measurementId);
-    const envelopes = envelopeEvents(events, {
-      streamId,
-      command: metadata,
-      source: { kind: 'manual' },
-      eventIds: events.map(() => uuidv7(new Date(clock), randomBytes(10))),
-      schemaVersionOf: (type) => eventRegistry.currentVersion(type),
-    });
-    const result = await env.store.appendToStream(streamId, await env.codec.encodeAll(envelopes), { expectedRevision: stream.revision < 0 ? 'no-stream' : stream.revision });
-    streams.set(measurementId, { state: events.reduce((s, e) => bodyMeasurementDecider.evolve(s, e), stream.state), revision: result.nextExpectedRevision });
-    return result.position;
-  }
+  const exec = (who: { tenantId: string; subjectId: string }, command: Cmd): Promise<Position | undefined> =>
+    writer.execute(who, bodyMeasurementStreamId(command.data.measurementId), command);
 
   const settle = async (): Promise<void> => {
     const head = await lastCommittedPosition(env.pool);
@@ -60,6 +33,7 @@ describe('body measurements projection', () => {
 
   beforeAll(async () => {
     env = await projectionsTestEnv('proj_body');
+    writer = new DeciderWriter(env, bodyMeasurementDecider, { start: '2025-04-01T07:00:00.000Z', tickMs: 60_000 });
     runner = new ProjectionRunner({ store: env.store, codec: env.codec, db: env.db, projections: [workoutsProjection(), bodyMeasurementsProjection()], batchSize: 3 });
     runner.start();
   });

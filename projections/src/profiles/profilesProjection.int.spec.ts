@@ -1,34 +1,19 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { envelopeEvents, eventRegistry, profileDecider, profileStreamId, uuidv7, type CommandMetadata, type ProfileState, type UpdateProfile } from '@fitledger/domain';
+import { randomUUID } from 'node:crypto';
+import { profileDecider, profileStreamId, type ProfileCommand, type ProfileEvent, type ProfileState, type UpdateProfile } from '@fitledger/domain';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProjectionRunner } from '../projectionRunner';
-import { lastCommittedPosition, projectionsTestEnv, waitForCheckpoint, type ProjectionsTestEnv } from '../testing/projectionsTestEnv';
+import { DeciderWriter, lastCommittedPosition, projectionsTestEnv, waitForCheckpoint, type ProjectionsTestEnv } from '../testing/projectionsTestEnv';
 import { PROFILES_PROJECTION, profilesProjection } from './profilesProjection';
 
 describe('profiles projection', () => {
   let env: ProjectionsTestEnv;
   let runner: ProjectionRunner;
-  const streams = new Map<string, { state: ProfileState; revision: number }>();
-  let clock = Date.parse('2025-04-01T07:00:00.000Z');
+  let writer: DeciderWriter<ProfileState, ProfileCommand, ProfileEvent>;
 
   /** Decides with the real decider and appends as command-service does (PHI sealed by the codec). */
   async function update(who: { tenantId: string; subjectId: string }, data: UpdateProfile['data']): Promise<void> {
-    clock += 3_600_000;
-    const stream = streams.get(who.subjectId) ?? { state: profileDecider.initialState(), revision: -1 };
-    const metadata: CommandMetadata = { now: new Date(clock), actor: { sub: who.subjectId, role: 'client' }, ...who, commandId: randomUUID(), correlationId: randomUUID() };
-    const events = profileDecider.decide({ type: 'UpdateProfile', data, metadata }, stream.state);
-    if (events.length === 0) return;
-    const streamId = profileStreamId(who.subjectId);
-    const envelopes = envelopeEvents(events, {
-      streamId,
-      command: metadata,
-      source: { kind: 'manual' },
-      eventIds: events.map(() => uuidv7(new Date(clock), randomBytes(10))),
-      schemaVersionOf: (type) => eventRegistry.currentVersion(type),
-    });
-    const result = await env.store.appendToStream(streamId, await env.codec.encodeAll(envelopes), { expectedRevision: stream.revision < 0 ? 'no-stream' : stream.revision });
-    streams.set(who.subjectId, { state: events.reduce((s, e) => profileDecider.evolve(s, e), stream.state), revision: result.nextExpectedRevision });
+    await writer.execute(who, profileStreamId(who.subjectId), { type: 'UpdateProfile', data });
   }
 
   const settle = async (): Promise<void> => waitForCheckpoint(env.db, PROFILES_PROJECTION, await lastCommittedPosition(env.pool));
@@ -45,6 +30,7 @@ describe('profiles projection', () => {
 
   beforeAll(async () => {
     env = await projectionsTestEnv('proj_profiles');
+    writer = new DeciderWriter(env, profileDecider, { start: '2025-04-01T07:00:00.000Z', tickMs: 3_600_000 });
     runner = new ProjectionRunner({ store: env.store, codec: env.codec, db: env.db, projections: [profilesProjection()], batchSize: 2 });
     runner.start();
   });

@@ -9,6 +9,8 @@ import {
   uuidv7,
   workoutStreamId,
   type CommandMetadata,
+  type Decider,
+  type Event,
   type WorkoutCommand,
   type WorkoutState,
 } from '@fitledger/domain';
@@ -105,6 +107,43 @@ export class WorkoutWriter {
       expectedRevision: stream.revision < 0 ? 'no-stream' : stream.revision,
     });
     this.streams.set(workoutId, { state: events.reduce(evolve, stream.state), revision: result.nextExpectedRevision });
+    return result.position;
+  }
+}
+
+/**
+ * Writes any aggregate's events the way command-service does: the real decider over the stream's
+ * state (kept in memory: one writer per test), envelopes from the command metadata, PHI sealed by
+ * the codec, append with the expected revision. `tickMs` advances the fake clock per command.
+ */
+export class DeciderWriter<State, Command extends { readonly type: string; readonly data: unknown }, E extends Event> {
+  private readonly streams = new Map<string, { state: State; revision: number }>();
+  private clock: number;
+
+  constructor(
+    private readonly env: Pick<ProjectionsTestEnv, 'store' | 'codec'>,
+    private readonly decider: Decider<State, Command, E>,
+    private readonly options: { readonly start: string; readonly tickMs: number },
+  ) {
+    this.clock = Date.parse(options.start);
+  }
+
+  /** Decides `command` on `streamId` for `who`; returns the position of the last event (undefined when nothing changed). */
+  async execute(who: { tenantId: string; subjectId: string }, streamId: string, command: Omit<Command, 'metadata'>): Promise<Position | undefined> {
+    this.clock += this.options.tickMs;
+    const stream = this.streams.get(streamId) ?? { state: this.decider.initialState(), revision: -1 };
+    const metadata: CommandMetadata = { now: new Date(this.clock), actor: { sub: who.subjectId, role: 'client' }, ...who, commandId: randomUUID(), correlationId: randomUUID() };
+    const events = this.decider.decide({ ...command, metadata } as unknown as Command, stream.state);
+    if (events.length === 0) return undefined;
+    const envelopes = envelopeEvents(events, {
+      streamId,
+      command: metadata,
+      source: { kind: 'manual' },
+      eventIds: events.map(() => uuidv7(new Date(this.clock), randomBytes(10))),
+      schemaVersionOf: (type) => eventRegistry.currentVersion(type),
+    });
+    const result = await this.env.store.appendToStream(streamId, await this.env.codec.encodeAll(envelopes), { expectedRevision: stream.revision < 0 ? 'no-stream' : stream.revision });
+    this.streams.set(streamId, { state: events.reduce((st, e) => this.decider.evolve(st, e), stream.state), revision: result.nextExpectedRevision });
     return result.position;
   }
 }
