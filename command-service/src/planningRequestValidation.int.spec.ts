@@ -153,7 +153,8 @@ const goalRoutes: readonly RouteCase<string>[] = [
       ['/body/target', { ...goal, target: 'squat 5x100' }],
     ],
     outOfRange: [
-      ['/body/target/kind', { ...goal, target: { kind: 'calories', kcal: 2000 } }],
+      ['/body/target/kind', { ...goal, target: { kind: 'steps', count: 10_000 } }],
+      ['/body/target/kcal', { ...goal, target: { kind: 'calories', kcal: 0 } }],
       ['/body/target/loadKg', { ...goal, target: { ...goal.target, loadKg: 1500 } }],
       ['/body/target/perWeek', { ...goal, target: { kind: 'workouts_per_week', perWeek: 30 } }],
       ['/body/target/direction', { ...goal, target: { kind: 'weight', weightKg: 80 } }],

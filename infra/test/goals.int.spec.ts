@@ -77,6 +77,29 @@ describe('goals: progress after corrections, achieved and missed as events', () 
     expect(cancel.json()).toMatchObject({ code: 'GOAL_DECIDED' });
   });
 
+  it('calories: active energy of completed workouts counts, a cancelled or unfinished workout does not', async () => {
+    const { goalId } = await send('POST', '/api/v1/goals', { target: { kind: 'calories', kcal: 1_000 }, startsOn: '2026-04-01', endsOn: '2027-04-30' }, 201);
+    expect((await goal(goalId as string)).progress).toMatchObject({ value: 0, target: 1_000, unit: 'kcal', achieved: false });
+    const workout = async (day: string, energyKcal?: number): Promise<string> => {
+      const { workoutId } = await send('POST', '/api/v1/workouts', { start: true, startedAt: `2026-04-${day}T07:00:00.000Z`, title: 'Run' }, 201);
+      await send('POST', `/api/v1/workouts/${workoutId}/complete`, { completedAt: `2026-04-${day}T08:00:00.000Z`, ...(energyKcal === undefined ? {} : { energyKcal }) }, 200);
+      return workoutId as string;
+    };
+    const first = await workout('02', 450.5);
+    await workout('03');
+    expect((await goal(goalId as string)).progress).toMatchObject({ value: 450.5, fraction: 0.4505, achieved: false });
+    const detail = await pipeline.get(`/api/v1/workouts/${first}`);
+    expect(detail.json()).toMatchObject({ energyKcal: 450.5 });
+    // Started, not completed: its energy is not known yet and does not count.
+    const { workoutId: open } = await send('POST', '/api/v1/workouts', { start: true, startedAt: '2026-04-04T07:00:00.000Z' }, 201);
+    await send('POST', `/api/v1/workouts/${open}/cancel`, {}, 200);
+    await workout('05', 549.5);
+    expect((await goal(goalId as string)).progress).toMatchObject({ value: 1_000, fraction: 1, achieved: true });
+    const tooMuch = await pipeline.env.inject('POST', `/api/v1/workouts/${open}/complete`, { token: pipeline.env.tokens.alice, body: { energyKcal: 25_000 } });
+    expect(tooMuch.statusCode).toBe(400);
+    expect(tooMuch.json()).toMatchObject({ errors: [{ field: '/body/energyKcal' }] });
+  });
+
   it('records a goal whose period ended short as missed', async () => {
     const { goalId } = await send('POST', '/api/v1/goals', { target: { kind: 'streak', days: 3 }, startsOn: '2026-02-01', endsOn: '2026-02-07' }, 201);
     expect(await evaluator.evaluate()).toMatchObject({ missed: 1 });
@@ -86,7 +109,8 @@ describe('goals: progress after corrections, achieved and missed as events', () 
 
   it('refuses bad goals with 400 naming the field, and keeps goals private', async () => {
     for (const [body, field] of [
-      [{ target: { kind: 'calories', kcal: 2000 }, startsOn: '2026-03-01', endsOn: '2026-03-31' }, '/body/target/kind'],
+      [{ target: { kind: 'steps', count: 10_000 }, startsOn: '2026-03-01', endsOn: '2026-03-31' }, '/body/target/kind'],
+      [{ target: { kind: 'calories', kcal: -5 }, startsOn: '2026-03-01', endsOn: '2026-03-31' }, '/body/target/kcal'],
       [{ target: { kind: 'streak', days: 1 }, startsOn: '2026-03-01', endsOn: '2026-03-31' }, '/body/target/days'],
       [{ target: { kind: 'weight', weightKg: 80, direction: 'down' }, startsOn: '2026-03-01', endsOn: '2026-03-31' }, '/body/target/direction'],
       [{ target: { kind: 'streak', days: 7 }, startsOn: 'March', endsOn: '2026-03-31' }, '/body/startsOn'],

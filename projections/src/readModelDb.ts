@@ -27,6 +27,7 @@ export interface RmWorkoutsTable {
   completed_at: NullableTimestamp;
   cancelled_at: NullableTimestamp;
   perceived_exertion: NullableNumeric;
+  energy_kcal: NullableNumeric;
   notes: string | null;
   location: NullableJson<{ lat: number; lon: number }>;
   exercise_ids: ColumnType<string[], string[] | undefined, string[]>;

@@ -52,6 +52,8 @@ export interface WorkoutSummaryRepresentation {
   /** The date the list is sorted and filtered by. */
   readonly sortAt: string;
   readonly perceivedExertion: number | null;
+  /** Active energy burned (kcal), when recorded. */
+  readonly energyKcal: number | null;
   readonly exerciseIds: readonly string[];
   readonly setCount: number;
   readonly totalVolumeKg: number;
@@ -114,6 +116,8 @@ export interface WorkoutRowLike {
   cancelled_at: InstantIn;
   sort_at: Date | string;
   perceived_exertion: NumericIn;
+  /** Absent in feed payloads written before the column existed. */
+  energy_kcal?: NumericIn;
   exercise_ids: readonly string[] | null;
   set_count: number | null;
   total_volume_kg: NumericIn;
@@ -163,6 +167,7 @@ export function workoutSummary(row: WorkoutRowLike, preferences?: UnitPreference
     cancelledAt: instant(row.cancelled_at),
     sortAt: instant(row.sort_at) ?? '',
     perceivedExertion: num(row.perceived_exertion),
+    energyKcal: num(row.energy_kcal),
     exerciseIds: row.exercise_ids ?? [],
     setCount: row.set_count ?? 0,
     totalVolumeKg,
@@ -289,6 +294,7 @@ const summaryProperties = {
   cancelledAt: nullableInstant,
   sortAt: { type: 'string', format: 'date-time' },
   perceivedExertion: nullableNumber,
+  energyKcal: nullableNumber,
   exerciseIds: { type: 'array', items: { type: 'string' } },
   setCount: { type: 'integer' },
   totalVolumeKg: { type: 'number' },

@@ -14,7 +14,7 @@ const date = { type: 'string', format: 'date', description: 'Local date YYYY-MM-
 export const goalTargetSchema = {
   type: 'object',
   required: ['kind'],
-  properties: { kind: { type: 'string', enum: ['weight', 'reps_at_load', 'distance', 'streak', 'workouts_per_week'] } },
+  properties: { kind: { type: 'string', enum: ['weight', 'reps_at_load', 'distance', 'calories', 'streak', 'workouts_per_week'] } },
   discriminator: { propertyName: 'kind' },
   oneOf: [
     { type: 'object', additionalProperties: false, required: ['kind', 'weightKg', 'direction'], properties: { kind: kind('weight'), weightKg: num(L.weightKg), direction: { type: 'string', enum: ['at_most', 'at_least'] } } },
@@ -25,6 +25,7 @@ export const goalTargetSchema = {
       properties: { kind: kind('reps_at_load'), exerciseId: { type: 'string', pattern: UUID_PATTERN }, reps: num(L.reps, true), loadKg: num(L.loadKg) },
     },
     { type: 'object', additionalProperties: false, required: ['kind', 'distanceM'], properties: { kind: kind('distance'), distanceM: num(L.distanceM) } },
+    { type: 'object', additionalProperties: false, required: ['kind', 'kcal'], properties: { kind: kind('calories'), kcal: num(L.kcal) } },
     { type: 'object', additionalProperties: false, required: ['kind', 'days'], properties: { kind: kind('streak'), days: num(L.streakDays, true) } },
     { type: 'object', additionalProperties: false, required: ['kind', 'perWeek'], properties: { kind: kind('workouts_per_week'), perWeek: num(L.perWeek, true) } },
   ],

@@ -191,9 +191,10 @@ export const completeWorkoutBody = {
   properties: {
     completedAt: dateTime('When the workout ended; defaults to now.'),
     perceivedExertion: { type: 'number', minimum: L.rpeMin, maximum: L.rpeMax, multipleOf: 0.5, description: 'Session RPE (Foster 2001).', example: 7 },
+    energyKcal: { type: 'number', minimum: 0, maximum: L.energyKcalMax, description: 'Active energy burned, in kilocalories (as entered or reported by a device); counts towards calorie goals.', example: 420 },
     notes,
   },
-  example: { perceivedExertion: 7 },
+  example: { perceivedExertion: 7, energyKcal: 420 },
 } as const;
 
 export const cancelWorkoutBody = {

@@ -43,7 +43,7 @@ type StartWorkoutBody = { startedAt?: string; title?: string; location?: GeoLoca
 type LogSetBody = { setId?: string; occurredAt?: string; set: SetInput };
 type CorrectSetBody = { set: SetInput; reason?: string };
 type DeleteSetBody = { reason?: string };
-type CompleteWorkoutBody = { completedAt?: string; perceivedExertion?: number; notes?: string };
+type CompleteWorkoutBody = { completedAt?: string; perceivedExertion?: number; energyKcal?: number; notes?: string };
 type CancelWorkoutBody = { cancelledAt?: string; reason?: string };
 type CloneWorkoutBody = { workoutId?: string; title?: string; plannedFor?: string };
 type WorkoutParams = { workoutId: string };
@@ -229,7 +229,7 @@ export const workoutRoutes: FastifyPluginAsync<WorkoutRoutesOptions> = (app: Fas
         command: (metadata) => ({
           type: 'CompleteWorkout',
           metadata,
-          data: { workoutId, ...present({ completedAt: toDate(body.completedAt), perceivedExertion: body.perceivedExertion, notes: body.notes }) },
+          data: { workoutId, ...present({ completedAt: toDate(body.completedAt), perceivedExertion: body.perceivedExertion, energyKcal: body.energyKcal, notes: body.notes }) },
         }),
       });
       return respond(reply, 200, { workoutId, ...outcome });

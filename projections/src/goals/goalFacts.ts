@@ -25,7 +25,7 @@ export async function loadGoalFacts(db: Kysely<ReadModelDb>, who: { subjectId: s
          AND s.occurred_at BETWEEN ${from} AND ${to}`.execute(db),
     db
       .selectFrom('rm_workouts')
-      .select('completed_at')
+      .select(['completed_at', 'energy_kcal'])
       .where('subject_id', '=', who.subjectId)
       .where('tenant_id', '=', who.tenantId)
       .where('status', '=', 'completed')
@@ -48,6 +48,7 @@ export async function loadGoalFacts(db: Kysely<ReadModelDb>, who: { subjectId: s
       warmUp: s.warm_up,
     })),
     completedWorkouts: workouts.flatMap((w) => (w.completed_at === null ? [] : [new Date(w.completed_at)])),
+    workoutEnergy: workouts.flatMap((w) => (w.completed_at === null || w.energy_kcal === null ? [] : [{ at: new Date(w.completed_at), kcal: Number(w.energy_kcal) }])),
     history,
     weekStart: (profile?.week_start ?? (profile?.locale ? weekStartOfLocale(profile.locale) : 1)) as IsoWeekday,
   };

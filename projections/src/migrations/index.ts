@@ -9,6 +9,7 @@ import * as m0006 from './0006_profiles';
 import * as m0007 from './0007_templates';
 import * as m0008 from './0008_plans';
 import * as m0009 from './0009_goals';
+import * as m0010 from './0010_workoutEnergy';
 
 /** The read models' migrations, in order. Names never change once released. */
 export const readModelMigrations: Readonly<Record<string, Migration>> = {
@@ -21,6 +22,7 @@ export const readModelMigrations: Readonly<Record<string, Migration>> = {
   '0007_templates': m0007,
   '0008_plans': m0008,
   '0009_goals': m0009,
+  '0010_workout_energy': m0010,
 };
 
 export const READ_MODEL_MIGRATION_TABLE = 'rm_migrations';

@@ -383,6 +383,7 @@ async function writeWorkouts(trx: Transaction<ReadModelDb>, models: ReadonlyMap<
           completed_at: eb.ref('excluded.completed_at'),
           cancelled_at: eb.ref('excluded.cancelled_at'),
           perceived_exertion: eb.ref('excluded.perceived_exertion'),
+          energy_kcal: eb.ref('excluded.energy_kcal'),
           notes: eb.ref('excluded.notes'),
           location: eb.ref('excluded.location'),
           exercise_ids: eb.ref('excluded.exercise_ids'),

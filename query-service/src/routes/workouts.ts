@@ -55,6 +55,7 @@ const summaryColumns = [
   'cancelled_at',
   'sort_at',
   'perceived_exertion',
+  'energy_kcal',
   'exercise_ids',
   'set_count',
   'total_volume_kg',

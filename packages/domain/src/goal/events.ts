@@ -1,6 +1,6 @@
 import type { Event } from '../events/envelope';
 
-export const GOAL_KINDS = ['weight', 'reps_at_load', 'distance', 'streak', 'workouts_per_week'] as const;
+export const GOAL_KINDS = ['weight', 'reps_at_load', 'distance', 'calories', 'streak', 'workouts_per_week'] as const;
 export type GoalKind = (typeof GOAL_KINDS)[number];
 
 /** What a goal asks for; the target's unit follows from the kind. */
@@ -11,6 +11,8 @@ export type GoalTarget =
   | { readonly kind: 'reps_at_load'; readonly exerciseId: string; readonly reps: number; readonly loadKg: number }
   /** `distanceM` metres in total, over all sets with a distance. */
   | { readonly kind: 'distance'; readonly distanceM: number }
+  /** `kcal` of active energy burned in total, over the workouts completed in the period that recorded it. */
+  | { readonly kind: 'calories'; readonly kcal: number }
   /** A streak of `days` consecutive days with a completed workout. */
   | { readonly kind: 'streak'; readonly days: number }
   /** At least `perWeek` completed workouts in every week of the goal's period. */

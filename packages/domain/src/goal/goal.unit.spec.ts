@@ -26,7 +26,8 @@ describe('goal decider', () => {
   it('validates the target by kind and the period, naming the field', () => {
     const base = { goalId: G, startsOn: '2026-03-02', endsOn: '2026-03-29' };
     spec.given([]).when(cmd('SetGoal', { ...base, target: { kind: 'weight', weightKg: 5, direction: 'at_most' } })).thenThrows('VALIDATION_FAILED', 'target.weightKg');
-    spec.given([]).when(cmd('SetGoal', { ...base, target: { kind: 'calories' } as never })).thenThrows('VALIDATION_FAILED', 'target.kind');
+    spec.given([]).when(cmd('SetGoal', { ...base, target: { kind: 'steps' } as never })).thenThrows('VALIDATION_FAILED', 'target.kind');
+    spec.given([]).when(cmd('SetGoal', { ...base, target: { kind: 'calories', kcal: 0 } })).thenThrows('VALIDATION_FAILED', 'target.kcal');
     spec.given([]).when(cmd('SetGoal', { ...base, target: { kind: 'streak', days: 7, perWeek: 3 } as never })).thenThrows('VALIDATION_FAILED', 'target.perWeek');
     spec.given([]).when(cmd('SetGoal', { ...base, endsOn: '2026-03-01', target: { kind: 'streak', days: 7 } })).thenThrows('VALIDATION_FAILED', 'endsOn');
     spec.given([]).when(cmd('SetGoal', { ...base, endsOn: '2029-03-01', target: { kind: 'streak', days: 7 } })).thenThrows('VALIDATION_FAILED', 'endsOn');
@@ -48,7 +49,7 @@ describe('goal progress from the facts as they are', () => {
     const [h, m] = hhmm.split(':').map(Number) as [number, number];
     return zonedInstant(date as LocalDate, h * 60 + m, 'Europe/Berlin');
   };
-  const facts = (over: Partial<GoalFacts>): GoalFacts => ({ weights: [], sets: [], completedWorkouts: [], history: berlin, weekStart: 1, ...over });
+  const facts = (over: Partial<GoalFacts>): GoalFacts => ({ weights: [], sets: [], completedWorkouts: [], workoutEnergy: [], history: berlin, weekStart: 1, ...over });
 
   it('reps at a load: the best working set in the period; a corrected set moves it back', () => {
     const sets = [
@@ -85,6 +86,19 @@ describe('goal progress from the facts as they are', () => {
     const days = [at('2026-03-04', '23:30'), at('2026-03-05', '23:30'), at('2026-03-07', '06:00')];
     expect(goalProgress(streak, facts({ completedWorkouts: days }), NOW)).toMatchObject({ value: 2, achieved: false });
     expect(goalProgress(streak, facts({ completedWorkouts: [...days, at('2026-03-06', '12:00')] }), NOW)).toMatchObject({ value: 4, achieved: true });
+  });
+
+  it('calories: active energy of the workouts completed in the period (local dates), missed once the period is over', () => {
+    const goal: GoalSetData = { goalId: G, target: { kind: 'calories', kcal: 1_500 }, startsOn: '2026-03-02', endsOn: '2026-03-08' };
+    const burned = [
+      { at: at('2026-03-01', '23:50'), kcal: 900 }, // the evening before, in Berlin
+      { at: at('2026-03-02', '00:10'), kcal: 600 },
+      { at: at('2026-03-05', '18:00'), kcal: 700.5 },
+    ];
+    expect(goalProgress(goal, facts({ workoutEnergy: burned }), new Date('2026-03-07T12:00:00Z'))).toMatchObject({ value: 1_300.5, unit: 'kcal', achieved: false, missed: false });
+    expect(goalProgress(goal, facts({ workoutEnergy: burned }), new Date('2026-03-09T12:00:00Z'))).toMatchObject({ achieved: false, missed: true });
+    const more = [...burned, { at: at('2026-03-08', '23:30'), kcal: 200 }];
+    expect(goalProgress(goal, facts({ workoutEnergy: more }), new Date('2026-03-09T12:00:00Z'))).toMatchObject({ value: 1_500.5, achieved: true, fraction: 1 });
   });
 
   it('workouts per week: every whole week of the period must reach the count; a finished short week decides it missed', () => {

@@ -9,6 +9,7 @@ export const GOAL_LIMITS = {
   reps: { min: 1, max: 999 },
   loadKg: { min: 0, max: 1000 },
   distanceM: { min: 1, max: 100_000_000 },
+  kcal: { min: 1, max: 10_000_000 },
   streakDays: { min: 2, max: 731 },
   perWeek: { min: 1, max: 14 },
 } as const;
@@ -23,6 +24,7 @@ const targets: Record<GoalKind, ObjectValidator<unknown>> = {
     loadKg: number({ min: L.loadKg.min, max: L.loadKg.max, unit: 'kg' }),
   }),
   distance: object({ kind: oneOf(['distance'] as const), distanceM: number({ min: L.distanceM.min, max: L.distanceM.max, unit: 'm' }) }),
+  calories: object({ kind: oneOf(['calories'] as const), kcal: number({ min: L.kcal.min, max: L.kcal.max, unit: 'kcal' }) }),
   streak: object({ kind: oneOf(['streak'] as const), days: number({ min: L.streakDays.min, max: L.streakDays.max, integer: true }) }),
   workouts_per_week: object({ kind: oneOf(['workouts_per_week'] as const), perWeek: number({ min: L.perWeek.min, max: L.perWeek.max, integer: true }) }),
 };

@@ -7,16 +7,18 @@ export interface GoalFacts {
   readonly weights: readonly { readonly at: Date; readonly weightKg: number }[];
   readonly sets: readonly { readonly at: Date; readonly exerciseId: string; readonly reps?: number; readonly loadKg?: number; readonly distanceM?: number; readonly warmUp: boolean }[];
   readonly completedWorkouts: readonly Date[];
+  /** Active energy (kcal) of completed workouts that recorded it, at their completion. */
+  readonly workoutEnergy: readonly { readonly at: Date; readonly kcal: number }[];
   /** The person's time-zone history (dates are local dates where they were). */
   readonly history: readonly TimeZonePeriod[];
   readonly weekStart: IsoWeekday;
 }
 
 export interface GoalProgress {
-  /** The measure the target is about: latest weight (kg), most reps at the load, metres, longest streak (days), weeks that met the target. */
+  /** The measure the target is about: latest weight (kg), most reps at the load, metres, kilocalories, longest streak (days), weeks that met the target. */
   readonly value: number | null;
   readonly target: number;
-  readonly unit: 'kg' | 'reps' | 'm' | 'days' | 'weeks';
+  readonly unit: 'kg' | 'reps' | 'm' | 'kcal' | 'days' | 'weeks';
   /** 0…1 of the way there. */
   readonly fraction: number;
   readonly achieved: boolean;
@@ -63,6 +65,11 @@ export function goalProgress(goal: GoalSetData, facts: GoalFacts, now: Date): Go
       const total = facts.sets.reduce((sum, s) => (s.distanceM !== undefined && inPeriod(s.at) ? sum + s.distanceM : sum), 0);
       const achieved = total >= target.distanceM;
       return { value: total, target: target.distanceM, unit: 'm', fraction: clamp(total / target.distanceM), achieved, missed: !achieved && over };
+    }
+    case 'calories': {
+      const total = facts.workoutEnergy.reduce((sum, w) => (inPeriod(w.at) ? sum + w.kcal : sum), 0);
+      const achieved = total >= target.kcal;
+      return { value: total, target: target.kcal, unit: 'kcal', fraction: clamp(total / target.kcal), achieved, missed: !achieved && over };
     }
     case 'streak': {
       const within = facts.completedWorkouts.filter(inPeriod);

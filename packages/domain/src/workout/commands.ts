@@ -55,7 +55,7 @@ export type DeleteSet = Command<'DeleteSet', { readonly workoutId: string; reado
 
 export type CompleteWorkout = Command<
   'CompleteWorkout',
-  { readonly workoutId: string; readonly completedAt?: Date; readonly perceivedExertion?: number; readonly notes?: string }
+  { readonly workoutId: string; readonly completedAt?: Date; readonly perceivedExertion?: number; readonly energyKcal?: number; readonly notes?: string }
 >;
 
 export type CancelWorkout = Command<

@@ -77,6 +77,8 @@ export type WorkoutCompletedData = {
   readonly completedAt: string;
   /** Session RPE, 1–10 (Foster 2001). */
   readonly perceivedExertion?: number;
+  /** Active energy burned, in kilocalories, as the person or their device reported it. */
+  readonly energyKcal?: number;
   readonly notes?: string;
 };
 

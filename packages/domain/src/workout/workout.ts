@@ -30,6 +30,7 @@ export type WorkoutState = {
   readonly completedAt?: string;
   readonly cancelledAt?: string;
   readonly perceivedExertion?: number;
+  readonly energyKcal?: number;
   readonly plannedSets: readonly SetValues[];
   /** Current sets in logging order: corrections applied, deleted sets removed. */
   readonly sets: readonly LoggedSet[];
@@ -270,7 +271,7 @@ export function decide(given: WorkoutCommand, state: WorkoutState): WorkoutEvent
           type: 'WorkoutCompleted',
           data: valid(
             workoutCompletedValidator,
-            compact({ workoutId, completedAt, perceivedExertion: data.perceivedExertion, notes: data.notes }),
+            compact({ workoutId, completedAt, perceivedExertion: data.perceivedExertion, energyKcal: data.energyKcal, notes: data.notes }),
           ),
         },
       ];
@@ -350,8 +351,8 @@ export function evolve(state: WorkoutState, event: WorkoutEvent): WorkoutState {
       return { ...state, sets: state.sets.filter((s) => s.setId !== setId), deletedSetIds: [...state.deletedSetIds, setId] };
     }
     case 'WorkoutCompleted': {
-      const { completedAt, perceivedExertion, notes } = event.data;
-      return compact({ ...state, status: 'completed', completedAt, perceivedExertion, notes: notes ?? state.notes });
+      const { completedAt, perceivedExertion, energyKcal, notes } = event.data;
+      return compact({ ...state, status: 'completed', completedAt, perceivedExertion, energyKcal, notes: notes ?? state.notes });
     }
     case 'WorkoutCancelled':
       return { ...state, status: 'cancelled', cancelledAt: event.data.cancelledAt };

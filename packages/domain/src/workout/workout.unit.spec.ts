@@ -393,8 +393,8 @@ describe('completing and cancelling', () => {
   it('completes a workout with session RPE and notes', () => {
     spec
       .given(inProgress)
-      .when(cmd('CompleteWorkout', { workoutId: W, completedAt: new Date('2025-03-03T07:55:00Z'), perceivedExertion: 7, notes: 'good' }))
-      .then([{ type: 'WorkoutCompleted', data: { workoutId: W, completedAt: '2025-03-03T07:55:00.000Z', perceivedExertion: 7, notes: 'good' } }]);
+      .when(cmd('CompleteWorkout', { workoutId: W, completedAt: new Date('2025-03-03T07:55:00Z'), perceivedExertion: 7, energyKcal: 380, notes: 'good' }))
+      .then([{ type: 'WorkoutCompleted', data: { workoutId: W, completedAt: '2025-03-03T07:55:00.000Z', perceivedExertion: 7, energyKcal: 380, notes: 'good' } }]);
   });
 
   it('rejects completing a workout that was never started', () => {
@@ -418,6 +418,8 @@ describe('completing and cancelling', () => {
 
   it('rejects a session RPE outside 1–10', () => {
     spec.given(inProgress).when(cmd('CompleteWorkout', { workoutId: W, perceivedExertion: 11 })).thenThrows('VALIDATION_FAILED', 'perceivedExertion');
+    spec.given(inProgress).when(cmd('CompleteWorkout', { workoutId: W, energyKcal: -1 })).thenThrows('VALIDATION_FAILED', 'energyKcal');
+    spec.given(inProgress).when(cmd('CompleteWorkout', { workoutId: W, energyKcal: 20_001 })).thenThrows('VALIDATION_FAILED', 'energyKcal');
   });
 
   it('cancels a planned or running workout', () => {

@@ -43,6 +43,8 @@ export const WORKOUT_LIMITS = {
   distanceMMax: 1_000_000,
   rpeMin: 1,
   rpeMax: 10,
+  /** Active energy of one workout: a 24-hour ultra burns about 10–15k kcal. */
+  energyKcalMax: 20_000,
   heartRateBpmMin: 20,
   heartRateBpmMax: 250,
   notesMaxChars: 2000,
@@ -155,6 +157,7 @@ export const workoutCompletedValidator: ObjectValidator<WorkoutCompletedData> = 
   workoutId: uuid(),
   completedAt: isoDateTime(),
   perceivedExertion: optional(number({ min: L.rpeMin, max: L.rpeMax, step: 0.5 })),
+  energyKcal: optional(number({ min: 0, max: L.energyKcalMax, unit: 'kcal' })),
   notes: optional(notes),
 });
 
