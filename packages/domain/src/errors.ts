@@ -34,7 +34,13 @@ export type DomainErrorCode =
   | 'GOAL_NOT_FOUND'
   | 'GOAL_ALREADY_EXISTS'
   | 'GOAL_ID_MISMATCH'
-  | 'GOAL_DECIDED';
+  | 'GOAL_DECIDED'
+  | 'CONSENT_NOT_FOUND'
+  | 'CONSENT_ALREADY_EXISTS'
+  | 'CONSENT_WITHDRAWN'
+  | 'RELATIONSHIP_NOT_FOUND'
+  | 'RELATIONSHIP_ALREADY_EXISTS'
+  | 'RELATIONSHIP_ENDED';
 
 /** A command broke a domain rule. `field` names the offending field when there is one. */
 export class DomainError extends Error {

@@ -1,0 +1,31 @@
+import type { Command } from '../events/envelope';
+import type { ConsentPurpose, SharingScope } from './events';
+
+export type GiveConsent = Command<
+  'GiveConsent',
+  {
+    readonly consentId: string;
+    readonly purpose: ConsentPurpose;
+    readonly trainerId?: string;
+    readonly scopes?: readonly SharingScope[];
+    readonly provider?: string;
+    readonly expiresAt?: string;
+    readonly guardianId?: string;
+    /** The subject's birth date from their profile (loaded by the service), if they gave one. */
+    readonly subjectBirthDate?: string;
+    /** Age of digital consent in years (configuration; 16 by default, GDPR Art. 8). */
+    readonly ageOfDigitalConsent: number;
+  }
+>;
+/** Sent by the guardian named in the consent (the caller, `metadata.actor`). */
+export type ConfirmConsentAsGuardian = Command<'ConfirmConsentAsGuardian', { readonly consentId: string }>;
+export type WithdrawConsent = Command<'WithdrawConsent', { readonly consentId: string; readonly reason?: string }>;
+export type ConsentCommand = GiveConsent | ConfirmConsentAsGuardian | WithdrawConsent;
+
+/** By the trainer (`metadata.actor`), for a client of the same organisation. */
+export type InviteClient = Command<'InviteClient', { readonly relationshipId: string; readonly clientId: string; readonly message?: string }>;
+/** By the invited client. */
+export type AcceptCoaching = Command<'AcceptCoaching', { readonly relationshipId: string }>;
+/** By either party. */
+export type EndCoaching = Command<'EndCoaching', { readonly relationshipId: string; readonly reason?: string }>;
+export type CoachingCommand = InviteClient | AcceptCoaching | EndCoaching;

@@ -1,0 +1,47 @@
+import type { Event } from '../events/envelope';
+
+/** What a client can share with a named trainer (ARCHITECTURE.md "Consent"). */
+export const SHARING_SCOPES = ['workouts', 'body_metrics', 'nutrition', 'goals', 'device_data'] as const;
+export type SharingScope = (typeof SHARING_SCOPES)[number];
+
+/** Purposes a subject consents to; each consent is about exactly one. */
+export const CONSENT_PURPOSES = ['data_processing', 'trainer_sharing', 'research', 'device_sync'] as const;
+export type ConsentPurpose = (typeof CONSENT_PURPOSES)[number];
+
+/** One consent as given: the purpose and what it covers. */
+export type ConsentGivenData = {
+  readonly consentId: string;
+  readonly purpose: ConsentPurpose;
+  /** trainer_sharing: the trainer (opaque subject id) the data is shared with. */
+  readonly trainerId?: string;
+  /** trainer_sharing: what the trainer may see. */
+  readonly scopes?: readonly SharingScope[];
+  /** device_sync: the provider, e.g. `garmin`. */
+  readonly provider?: string;
+  /** When the consent lapses by itself (instant, exclusive). */
+  readonly expiresAt?: string;
+  /**
+   * The subject was below the age of digital consent when giving it: it takes effect only once this
+   * guardian (opaque subject id) confirms it (GDPR Art. 8).
+   */
+  readonly guardianId?: string;
+};
+export type ConsentGuardianConfirmedData = { readonly consentId: string; readonly guardianId: string };
+export type ConsentWithdrawnData = { readonly consentId: string; readonly reason?: string };
+
+export type ConsentGiven = Event<'ConsentGiven', ConsentGivenData>;
+export type ConsentGuardianConfirmed = Event<'ConsentGuardianConfirmed', ConsentGuardianConfirmedData>;
+export type ConsentWithdrawn = Event<'ConsentWithdrawn', ConsentWithdrawnData>;
+export type ConsentEvent = ConsentGiven | ConsentGuardianConfirmed | ConsentWithdrawn;
+export type ConsentEventType = ConsentEvent['type'];
+
+/** A trainer–client relationship: invited by the trainer, accepted by the client, ended by either. */
+export type CoachingInvitedData = { readonly relationshipId: string; readonly trainerId: string; readonly clientId: string; readonly message?: string };
+export type CoachingAcceptedData = { readonly relationshipId: string };
+export type CoachingEndedData = { readonly relationshipId: string; readonly endedBy: 'trainer' | 'client'; readonly reason?: string };
+
+export type CoachingInvited = Event<'CoachingInvited', CoachingInvitedData>;
+export type CoachingAccepted = Event<'CoachingAccepted', CoachingAcceptedData>;
+export type CoachingEnded = Event<'CoachingEnded', CoachingEndedData>;
+export type CoachingEvent = CoachingInvited | CoachingAccepted | CoachingEnded;
+export type CoachingEventType = CoachingEvent['type'];

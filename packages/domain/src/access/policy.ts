@@ -1,0 +1,62 @@
+import type { Role } from '../events/envelope';
+import { trainerSharingConsent, type ConsentState } from './consent';
+import type { CoachingStatus } from './coaching';
+import type { SharingScope } from './events';
+
+/**
+ * Access policy decisions: who may read whose health data. Pure — the services gather the facts
+ * (the caller from a verified token, the relationship and the subject's consent stream as they are
+ * at the request) and enforce the answer. Denials never say whether the subject or record exists.
+ */
+
+export interface AccessCaller {
+  readonly sub: string;
+  readonly role: Role;
+  readonly tenantId: string;
+}
+
+export interface ReadRequest {
+  /** Whose data: the subject and the organisation (tenant) their data lives in. */
+  readonly subjectId: string;
+  readonly tenantId: string;
+  /** What kind of data the route returns. */
+  readonly scope: SharingScope;
+}
+
+/** What the service knows about the caller and the subject at the time of the request. */
+export interface ReadFacts {
+  /** The relationship between caller (trainer) and subject (client), if any. */
+  readonly coaching?: { readonly status: CoachingStatus; readonly tenantId: string };
+  /** The subject's consent stream folded as of now (only needed for someone else's data). */
+  readonly consent?: ConsentState;
+  readonly now: Date;
+}
+
+export type ReadDecision =
+  | { readonly allow: true; readonly basis: 'owner' }
+  /** Allowed by a consent: `consentVersion` is cited by the access record and the response. */
+  | { readonly allow: true; readonly basis: 'consent'; readonly consentId: string; readonly consentVersion: number }
+  | { readonly allow: false; readonly reason: DenyReason };
+
+export type DenyReason =
+  /** The role never reads other people's health data through these routes. */
+  | 'role'
+  /** Another organisation's subject. */
+  | 'organisation'
+  /** No active trainer–client relationship. */
+  | 'no_relationship'
+  /** No consent in force covering this scope for this trainer (never given, withdrawn, expired, or a minor's awaiting the guardian). */
+  | 'no_consent';
+
+/** Roles that read another subject's data by consent. Auditors, researchers and admins get other, narrower routes. */
+export const CONSENT_READER_ROLES: readonly Role[] = ['trainer'];
+
+export function decideRead(caller: AccessCaller, request: ReadRequest, facts: ReadFacts): ReadDecision {
+  if (caller.sub === request.subjectId && caller.tenantId === request.tenantId) return { allow: true, basis: 'owner' };
+  if (!CONSENT_READER_ROLES.includes(caller.role)) return { allow: false, reason: 'role' };
+  if (caller.tenantId !== request.tenantId) return { allow: false, reason: 'organisation' };
+  if (facts.coaching?.status !== 'active' || facts.coaching.tenantId !== caller.tenantId) return { allow: false, reason: 'no_relationship' };
+  const consent = facts.consent === undefined ? undefined : trainerSharingConsent(facts.consent, caller.sub, request.scope, facts.now);
+  if (consent === undefined || facts.consent === undefined) return { allow: false, reason: 'no_consent' };
+  return { allow: true, basis: 'consent', consentId: consent.given.consentId, consentVersion: facts.consent.version };
+}
