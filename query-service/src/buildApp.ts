@@ -1,7 +1,7 @@
 import websocket from '@fastify/websocket';
 import type { TokenVerifier } from '@fitledger/auth';
 import { authenticate, AuthenticationError } from '@fitledger/auth';
-import { createService, HttpProblem } from '@fitledger/http';
+import { createService, DEFAULT_RATE_LIMITS, HttpProblem, rateLimits, type RateLimitOptions } from '@fitledger/http';
 import type { ReadModelDb } from '@fitledger/projections';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { Kysely, PostgresDialect, sql } from 'kysely';
@@ -21,6 +21,7 @@ import { planRoutes, planSchema } from './routes/plans';
 import { streakRoutes } from './routes/streaks';
 import { templateRoutes, templateSchema } from './routes/templates';
 import { exerciseRoutes } from './routes/exercises';
+import { exportRoutes } from './routes/exports';
 import { personalRecordRoutes } from './routes/personalRecords';
 import { workoutRoutes } from './routes/workouts';
 import { representationSchemas } from './workoutRepresentation';
@@ -35,6 +36,8 @@ export interface QueryServiceDeps {
   /** Whose data a caller reads; default: their own. */
   readonly resolveScope?: ReadScopeResolver;
   readonly feed?: FeedOptions;
+  /** Per-user, per-organisation and per-IP (unauthenticated) request budgets; default DEFAULT_RATE_LIMITS. */
+  readonly rateLimits?: RateLimitOptions;
 }
 
 export const API_PREFIX = '/api/v1';
@@ -66,6 +69,8 @@ export function buildApp(deps: QueryServiceDeps): FastifyInstance {
     ],
     errorMappers: [authenticationProblem],
   });
+  // Before the routes: its hooks and the 429 it adds to their OpenAPI responses reach only routes registered after it.
+  void app.register(rateLimits, deps.rateLimits ?? DEFAULT_RATE_LIMITS);
   for (const schema of [...representationSchemas, ...exerciseRepresentationSchemas, bodyMeasurementSchema, templateSchema, planSchema, goalSchema, profileSchema]) app.addSchema(schema);
 
   const hub = new FeedHub(deps.changeSource);
@@ -92,6 +97,7 @@ export function buildApp(deps: QueryServiceDeps): FastifyInstance {
         planRoutes(rest, { db, resolveScope });
         streakRoutes(rest, { db, resolveScope });
         goalRoutes(rest, { db, resolveScope });
+        exportRoutes(rest, { db, resolveScope });
         exerciseRoutes(rest, { db, resolveScope, ...(deps.db instanceof Kysely ? {} : { pool: deps.db }) });
         restDone();
       });
