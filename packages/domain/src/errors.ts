@@ -40,7 +40,15 @@ export type DomainErrorCode =
   | 'CONSENT_WITHDRAWN'
   | 'RELATIONSHIP_NOT_FOUND'
   | 'RELATIONSHIP_ALREADY_EXISTS'
-  | 'RELATIONSHIP_ENDED';
+  | 'RELATIONSHIP_ENDED'
+  | 'ORGANISATION_NOT_FOUND'
+  | 'ORGANISATION_ALREADY_EXISTS'
+  | 'NOT_ORGANISATION_ADMIN'
+  | 'ALREADY_MEMBER'
+  | 'INVITATION_NOT_FOUND'
+  | 'MEMBER_NOT_FOUND'
+  | 'OWN_ROLE'
+  | 'LAST_ADMIN';
 
 /** A command broke a domain rule. `field` names the offending field when there is one. */
 export class DomainError extends Error {

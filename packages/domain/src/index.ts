@@ -51,3 +51,4 @@ export * from './access/accessEventTypes';
 export * from './access/consent';
 export * from './access/coaching';
 export * from './access/policy';
+export * from './access/organisation';

@@ -72,6 +72,9 @@ describe('consent decider', () => {
     spec.given([given]).when(consentCmd('WithdrawConsent', { consentId: C1 })).then([withdrawn]);
     spec.given([given, withdrawn]).when(consentCmd('WithdrawConsent', { consentId: C1 })).thenNothingHappens();
     spec.given([]).when(consentCmd('WithdrawConsent', { consentId: C1 })).thenThrows('CONSENT_NOT_FOUND', 'consentId');
+    // Nobody but the subject withdraws (or gives) their consent, not even the trainer it names.
+    spec.given([given]).when(consentCmd('WithdrawConsent', { consentId: C1 }, TRAINER)).thenThrows('CONSENT_NOT_FOUND', 'consentId');
+    spec.given([]).when(consentCmd('GiveConsent', share(), TRAINER)).thenThrows('CONSENT_NOT_FOUND', 'consentId');
     const state = foldEvents(consentDecider, [given, withdrawn]);
     expect(state.version).toBe(2);
     expect(trainerSharingConsent(state, TRAINER, 'workouts', NOW)).toBeUndefined();

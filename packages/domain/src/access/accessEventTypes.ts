@@ -1,6 +1,14 @@
 import { defineEventType, type EventTypeDefinition } from '../events/eventRegistry';
 import { array, isoDateTime, object, oneOf, optional, string, uuid, type ObjectValidator } from '../validation/validator';
 import {
+  MEMBERSHIP_ROLES,
+  ORGANISATION_KINDS,
+  type MemberInvitedData,
+  type MemberJoinedData,
+  type MemberRemovedData,
+  type MemberRoleChangedData,
+  type OrganisationCreatedData,
+  type OrganisationEventType,
   CONSENT_PURPOSES,
   SHARING_SCOPES,
   type CoachingAcceptedData,
@@ -13,7 +21,7 @@ import {
   type ConsentWithdrawnData,
 } from './events';
 
-export const ACCESS_LIMITS = { reasonMaxChars: 500, messageMaxChars: 500, providerMaxChars: 40 } as const;
+export const ACCESS_LIMITS = { reasonMaxChars: 500, messageMaxChars: 500, providerMaxChars: 40, organisationNameMaxChars: 120 } as const;
 
 /** Opaque subject ids are UUIDs (the dev provider's subs; issue 5 maps other issuers' subs to UUIDs). */
 const subjectId = uuid;
@@ -71,3 +79,22 @@ export const coachingEventTypes = [
   defineEventType({ type: 'CoachingAccepted', schemaVersion: 1, plainFields: ['relationshipId'], validator: coachingAcceptedValidator, upcasters: {} }),
   defineEventType({ type: 'CoachingEnded', schemaVersion: 1, plainFields: ['relationshipId'], validator: coachingEndedValidator, upcasters: {} }),
 ] as const satisfies readonly EventTypeDefinition<CoachingEventType, unknown>[];
+
+export const organisationCreatedValidator: ObjectValidator<OrganisationCreatedData> = object({
+  organisationId: uuid(),
+  name: string({ min: 1, max: ACCESS_LIMITS.organisationNameMaxChars }),
+  kind: oneOf(ORGANISATION_KINDS),
+});
+export const memberInvitedValidator: ObjectValidator<MemberInvitedData> = object({ organisationId: uuid(), subjectId: subjectId(), role: oneOf(MEMBERSHIP_ROLES) });
+export const memberJoinedValidator: ObjectValidator<MemberJoinedData> = object({ organisationId: uuid(), subjectId: subjectId() });
+export const memberRoleChangedValidator: ObjectValidator<MemberRoleChangedData> = object({ organisationId: uuid(), subjectId: subjectId(), role: oneOf(MEMBERSHIP_ROLES) });
+export const memberRemovedValidator: ObjectValidator<MemberRemovedData> = object({ organisationId: uuid(), subjectId: subjectId(), reason: optional(reason) });
+
+/** Organisations and memberships: ids in clear (opaque), roles and the name sealed. */
+export const organisationEventTypes = [
+  defineEventType({ type: 'OrganisationCreated', schemaVersion: 1, plainFields: ['organisationId'], validator: organisationCreatedValidator, upcasters: {} }),
+  defineEventType({ type: 'MemberInvited', schemaVersion: 1, plainFields: ['organisationId', 'subjectId'], validator: memberInvitedValidator, upcasters: {} }),
+  defineEventType({ type: 'MemberJoined', schemaVersion: 1, plainFields: ['organisationId', 'subjectId'], validator: memberJoinedValidator, upcasters: {} }),
+  defineEventType({ type: 'MemberRoleChanged', schemaVersion: 1, plainFields: ['organisationId', 'subjectId'], validator: memberRoleChangedValidator, upcasters: {} }),
+  defineEventType({ type: 'MemberRemoved', schemaVersion: 1, plainFields: ['organisationId', 'subjectId'], validator: memberRemovedValidator, upcasters: {} }),
+] as const satisfies readonly EventTypeDefinition<OrganisationEventType, unknown>[];

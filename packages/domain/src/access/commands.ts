@@ -1,5 +1,5 @@
 import type { Command } from '../events/envelope';
-import type { ConsentPurpose, SharingScope } from './events';
+import type { ConsentPurpose, MembershipRole, OrganisationKind, SharingScope } from './events';
 
 export type GiveConsent = Command<
   'GiveConsent',
@@ -29,3 +29,15 @@ export type AcceptCoaching = Command<'AcceptCoaching', { readonly relationshipId
 /** By either party. */
 export type EndCoaching = Command<'EndCoaching', { readonly relationshipId: string; readonly reason?: string }>;
 export type CoachingCommand = InviteClient | AcceptCoaching | EndCoaching;
+
+/** By a platform admin; the first org admin is invited with it. */
+export type CreateOrganisation = Command<'CreateOrganisation', { readonly organisationId: string; readonly name: string; readonly kind: OrganisationKind; readonly firstAdminId: string }>;
+/** By an org admin of the organisation (or a platform admin). */
+export type InviteMember = Command<'InviteMember', { readonly organisationId: string; readonly subjectId: string; readonly role: MembershipRole }>;
+/** By the invited person. */
+export type JoinOrganisation = Command<'JoinOrganisation', { readonly organisationId: string }>;
+/** By an org admin, never for themselves. */
+export type ChangeMemberRole = Command<'ChangeMemberRole', { readonly organisationId: string; readonly subjectId: string; readonly role: MembershipRole }>;
+/** By an org admin (anyone but the last admin), or by the member leaving. */
+export type RemoveMember = Command<'RemoveMember', { readonly organisationId: string; readonly subjectId: string; readonly reason?: string }>;
+export type OrganisationCommand = CreateOrganisation | InviteMember | JoinOrganisation | ChangeMemberRole | RemoveMember;

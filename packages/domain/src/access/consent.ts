@@ -44,6 +44,8 @@ const sameGrant = (a: ConsentGivenData, b: ConsentGivenData): boolean => JSON.st
  */
 export function decideConsent(command: ConsentCommand, state: ConsentState): ConsentEvent[] {
   const { now, actor, subjectId } = command.metadata;
+  // Only the subject gives and withdraws their consents; a guardian only confirms.
+  if (command.type !== 'ConfirmConsentAsGuardian' && actor.sub !== subjectId) throw new DomainError('CONSENT_NOT_FOUND', 'no such consent', { field: 'consentId' });
   switch (command.type) {
     case 'GiveConsent': {
       const d = command.data;

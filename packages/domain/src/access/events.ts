@@ -45,3 +45,24 @@ export type CoachingAccepted = Event<'CoachingAccepted', CoachingAcceptedData>;
 export type CoachingEnded = Event<'CoachingEnded', CoachingEndedData>;
 export type CoachingEvent = CoachingInvited | CoachingAccepted | CoachingEnded;
 export type CoachingEventType = CoachingEvent['type'];
+
+/** Kinds of organisation (ARCHITECTURE.md "Roles"). */
+export const ORGANISATION_KINDS = ['gym', 'studio', 'clinic', 'research_group'] as const;
+export type OrganisationKind = (typeof ORGANISATION_KINDS)[number];
+/** Roles a membership can carry. `platform_admin` is platform-wide and never an organisation role. */
+export const MEMBERSHIP_ROLES = ['client', 'trainer', 'org_admin', 'auditor', 'researcher'] as const;
+export type MembershipRole = (typeof MEMBERSHIP_ROLES)[number];
+
+export type OrganisationCreatedData = { readonly organisationId: string; readonly name: string; readonly kind: OrganisationKind };
+export type MemberInvitedData = { readonly organisationId: string; readonly subjectId: string; readonly role: MembershipRole };
+export type MemberJoinedData = { readonly organisationId: string; readonly subjectId: string };
+export type MemberRoleChangedData = { readonly organisationId: string; readonly subjectId: string; readonly role: MembershipRole };
+export type MemberRemovedData = { readonly organisationId: string; readonly subjectId: string; readonly reason?: string };
+
+export type OrganisationCreated = Event<'OrganisationCreated', OrganisationCreatedData>;
+export type MemberInvited = Event<'MemberInvited', MemberInvitedData>;
+export type MemberJoined = Event<'MemberJoined', MemberJoinedData>;
+export type MemberRoleChanged = Event<'MemberRoleChanged', MemberRoleChangedData>;
+export type MemberRemoved = Event<'MemberRemoved', MemberRemovedData>;
+export type OrganisationEvent = OrganisationCreated | MemberInvited | MemberJoined | MemberRoleChanged | MemberRemoved;
+export type OrganisationEventType = OrganisationEvent['type'];
