@@ -146,21 +146,31 @@ export async function searchExercises(db: Kysely<ReadModelDb>, scope: ReadScope,
     score = sql<string>`0::numeric`;
   }
 
+  // Rank on the narrow key (id, score, name) and fetch the columns of the page's rows only: the
+  // wide ones (instructions, media links) are not read, sorted or carried for the other candidates.
   const [catalog, tenant] = branches(scope, (visible) =>
     db
       .selectFrom('rm_exercises')
-      .select(EXERCISE_COLUMNS)
+      .select('exercise_id')
       .select([score.as('score'), sql<string>`search_name COLLATE "C"`.as('sort_name')])
       .where(and([visible, ...conditions])),
   );
-  let query = db.selectFrom(catalog.unionAll(tenant).as('ranked')).selectAll();
+  let ranked = db.selectFrom(catalog.unionAll(tenant).as('ranked')).selectAll();
   const after = params.after;
   if (after) {
-    query = query.where(
+    ranked = ranked.where(
       sql<SqlBool>`(score < ${after.score}::numeric OR (score = ${after.score}::numeric AND (sort_name, exercise_id) > (${after.sortName} COLLATE "C", ${after.exerciseId}::uuid)))`,
     );
   }
-  query = query.orderBy('score', 'desc').orderBy('sort_name').orderBy('exercise_id').limit(params.limit);
+  const page = ranked.orderBy('score', 'desc').orderBy('sort_name').orderBy('exercise_id').limit(params.limit);
+  const query = db
+    .selectFrom(page.as('page'))
+    .innerJoin('rm_exercises as e', 'e.exercise_id', 'page.exercise_id')
+    .select(EXERCISE_COLUMNS.map((column) => `e.${column}` as const))
+    .select(['page.score', 'page.sort_name'])
+    .orderBy('page.score', 'desc')
+    .orderBy('page.sort_name')
+    .orderBy('page.exercise_id');
 
   const { pool } = options;
   if (pool !== undefined) {
