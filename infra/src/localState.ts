@@ -8,6 +8,8 @@ export interface LocalPaths {
   readonly stateDir: string;
   readonly pgDataDir: string;
   readonly masterKeyFile: string;
+  /** FITLEDGER_SESSION_SECRET of query-service's browser login (encrypts session tokens, keys CSRF tokens). */
+  readonly sessionSecretFile: string;
   readonly oidcKeyFile: string;
   readonly runtimeFile: string;
 }
@@ -18,6 +20,7 @@ export function localPaths(root = process.cwd(), env: NodeJS.ProcessEnv = proces
     stateDir,
     pgDataDir: postgresDataDir(stateDir),
     masterKeyFile: join(stateDir, 'master.key'),
+    sessionSecretFile: join(stateDir, 'session.secret'),
     oidcKeyFile: join(stateDir, 'dev-oidc-signing-key.json'),
     runtimeFile: join(stateDir, 'runtime.json'),
   };
@@ -57,4 +60,10 @@ export function loadOrCreateMasterKey(file: string): string {
   const key = randomBytes(32).toString('base64');
   writeFileSync(file, `${key}\n`, { mode: 0o600 });
   return key;
+}
+
+/** Reads the browser sessions' secret, creating a random one (mode 0600) on the first start: sessions survive restarts. */
+export function loadOrCreateSessionSecret(file: string): string {
+  // The same shape as the master key (base64 of 32 random bytes); a separate secret all the same.
+  return loadOrCreateMasterKey(file);
 }

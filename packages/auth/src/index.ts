@@ -4,3 +4,7 @@ export { bearerToken } from './bearerToken';
 export { createTokenVerifier, identityFromClaims, TOKEN_ROLES } from './tokenVerifier';
 export type { Identity, TokenRole, TokenVerifier, TokenVerifierOptions } from './tokenVerifier';
 export { authenticate, requireIdentity, sendAuthenticationProblem, PROBLEM_CONTENT_TYPE } from './authenticate';
+export type { AuthenticateOptions, BrowserSessionRef, SessionAuthentication, SessionAuthenticator } from './authenticate';
+export { DEFAULT_MFA_POLICY, MFA_AMR_VALUES, MfaPolicyConfigError, mfaPolicyFromEnv, PAPE_MULTI_FACTOR_ACR, PRIVILEGED_ROLES, requireMfa, satisfiesMfaPolicy } from './mfaPolicy';
+export type { MfaPolicy } from './mfaPolicy';
+export * from './browser';

@@ -3,6 +3,7 @@ import { freePort } from '@fitledger/testing';
 import { getDevToken, publicJwk, signTestToken, startDevOidcProvider, type DevOidcProvider } from '@fitledger/testing/oidc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthenticationError, type AuthenticationErrorCode } from './errors';
+import { DEFAULT_MFA_POLICY, PAPE_MULTI_FACTOR_ACR } from './mfaPolicy';
 import { createTokenVerifier, type TokenVerifier } from './tokenVerifier';
 
 let provider: DevOidcProvider;
@@ -62,6 +63,30 @@ describe('createTokenVerifier against the dev OIDC provider', () => {
   it("yields the coach's trainer role and MFA amr", async () => {
     const identity = await verifier.verify(await getDevToken(provider.issuer, 'coach'));
     expect(identity).toMatchObject({ sub: provider.users.coach.sub, role: 'trainer', amr: ['pwd', 'otp'] });
+  });
+
+  it('refuses a real trainer token without MFA when an MFA policy is set (MFA_REQUIRED), and accepts the MFA coach', async () => {
+    const strict = createTokenVerifier({ issuer: provider.issuer, audience: provider.audience, jwksUri: provider.jwksUri, mfa: DEFAULT_MFA_POLICY });
+    const error = await rejection(strict, await getDevToken(provider.issuer, 'coach-nomfa'));
+    expect(error.code).toBe('MFA_REQUIRED');
+    expect(error.status).toBe(401);
+    expect(error.headers['www-authenticate']).toContain('error="insufficient_user_authentication"');
+    await expect(strict.verify(await getDevToken(provider.issuer, 'coach'))).resolves.toMatchObject({ role: 'trainer' });
+    await expect(strict.verify(aliceToken)).resolves.toMatchObject({ role: 'client', amr: ['pwd'] });
+  });
+
+  it('enforces no MFA without a policy (the default keeps earlier behaviour)', async () => {
+    await expect(verifier.verify(await getDevToken(provider.issuer, 'coach-nomfa'))).resolves.toMatchObject({ role: 'trainer', amr: ['pwd'] });
+  });
+
+  it('accepts an acr from the policy in place of an MFA amr', async () => {
+    const strict = createTokenVerifier({ issuer: provider.issuer, audience: provider.audience, jwksUri: provider.jwksUri, mfa: DEFAULT_MFA_POLICY });
+    const auditor = { ...provider.accessTokenClaims('alice'), role: 'auditor', amr: ['pwd'] };
+    expect((await rejection(strict, await signTestToken(auditor, { privateKey: provider.signingKey }))).code).toBe('MFA_REQUIRED');
+    await expect(strict.verify(await signTestToken({ ...auditor, acr: PAPE_MULTI_FACTOR_ACR }, { privateKey: provider.signingKey }))).resolves.toMatchObject({
+      role: 'auditor',
+      acr: PAPE_MULTI_FACTOR_ACR,
+    });
   });
 
   it('finds the JWKS through OIDC discovery when no jwksUri is given', async () => {

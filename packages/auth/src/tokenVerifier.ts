@@ -2,6 +2,7 @@ import { LRUCache } from 'lru-cache';
 import type { Role } from '@fitledger/domain';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { AuthenticationError } from './errors';
+import { requireMfa, type MfaPolicy } from './mfaPolicy';
 
 /**
  * Roles a user access token may carry: the six human roles. `system` is for workflows acting on
@@ -20,6 +21,8 @@ export interface Identity {
   readonly scopes: readonly string[];
   /** Authentication methods (RFC 8176), e.g. `['pwd', 'otp']`; empty when the token has none. */
   readonly amr: readonly string[];
+  /** Authentication context class (OIDC `acr`), when the token carries one. */
+  readonly acr?: string;
   /** `jti`, for audit records and revocation lists. */
   readonly tokenId?: string;
   readonly clientId?: string;
@@ -57,6 +60,11 @@ export interface TokenVerifierOptions {
   readonly verifiedCacheSize?: number;
   /** Clock for the cache's expiry checks (tests). */
   readonly now?: () => number;
+  /**
+   * Roles that must have logged in with MFA, and the `amr`/`acr` values that show it; a token of
+   * such a role without them fails with MFA_REQUIRED. Default: not enforced (see mfaPolicyFromEnv).
+   */
+  readonly mfa?: MfaPolicy;
 }
 
 // RFC 9068 §2.1 / §4: JWT access tokens are typed `at+jwt`; jose compares `typ` case-insensitively
@@ -81,6 +89,7 @@ export function identityFromClaims(payload: JWTPayload): Identity {
   const scope = payload['scope'];
   const amr = payload['amr'];
   const clientId = payload['client_id'];
+  const acr = payload['acr'];
   if (typeof sub !== 'string' || sub === '') throw new AuthenticationError('TOKEN_CLAIMS_INVALID', 'the token has no subject');
   if (typeof exp !== 'number') throw new AuthenticationError('TOKEN_CLAIMS_INVALID', 'the token has no expiry');
   if (!isTokenRole(role)) throw new AuthenticationError('TOKEN_CLAIMS_INVALID', 'the token role claim is missing or not a known role');
@@ -93,6 +102,7 @@ export function identityFromClaims(payload: JWTPayload): Identity {
     tenantId,
     scopes: scope ? scope.split(' ').filter((s) => s !== '') : [],
     amr: amr ?? [],
+    ...(typeof acr === 'string' && acr !== '' ? { acr } : {}),
     ...(typeof jti === 'string' ? { tokenId: jti } : {}),
     ...(typeof clientId === 'string' ? { clientId } : {}),
     expiresAtEpochS: exp,
@@ -189,6 +199,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
           requiredClaims: ['sub', 'exp', 'iat'],
         });
         const identity = identityFromClaims(payload);
+        if (options.mfa) requireMfa(identity, options.mfa);
         verified?.set(token, { identity, kid: protectedHeader.kid });
         return identity;
       } catch (error) {

@@ -1,7 +1,7 @@
 /**
  * Dev OIDC provider from the command line (development only).
  *   tsx packages/testing/src/devOidcCli.ts start [--port 4010] [--key-file .fitledger/dev-oidc-signing-key.json]
- *   tsx packages/testing/src/devOidcCli.ts token <alice|bob|coach> [--issuer http://127.0.0.1:4010]
+ *   tsx packages/testing/src/devOidcCli.ts token <user: alice, bob, coach, coach-nomfa, org-admin, auditor, researcher, platform-admin> [--issuer http://127.0.0.1:4010]
  * `token` prints only the access token, so `TOKEN=$(npm run -s token -- alice)` works.
  * Environment: FITLEDGER_OIDC_PORT, FITLEDGER_OIDC_ISSUER, FITLEDGER_OIDC_KEY_FILE.
  */

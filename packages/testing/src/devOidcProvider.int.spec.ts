@@ -45,6 +45,26 @@ describe('dev OIDC provider', () => {
     expect(decodeJwt(await getDevToken(provider.issuer, 'coach'))).toMatchObject({ sub: DEMO_USERS.coach.sub, role: 'trainer', amr: ['pwd', 'otp'] });
   });
 
+  it('has a demo user for every role; the privileged ones log in with a second factor, except coach-nomfa', async () => {
+    const claims = async (username: keyof typeof DEMO_USERS) => {
+      const { role, amr } = decodeJwt(await getDevToken(provider.issuer, username));
+      return { role, amr };
+    };
+    expect({
+      'org-admin': await claims('org-admin'),
+      auditor: await claims('auditor'),
+      researcher: await claims('researcher'),
+      'platform-admin': await claims('platform-admin'),
+      'coach-nomfa': await claims('coach-nomfa'),
+    }).toEqual({
+      'org-admin': { role: 'org_admin', amr: ['pwd', 'otp'] },
+      auditor: { role: 'auditor', amr: ['pwd', 'otp'] },
+      researcher: { role: 'researcher', amr: ['pwd', 'otp'] },
+      'platform-admin': { role: 'platform_admin', amr: ['pwd', 'hwk'] },
+      'coach-nomfa': { role: 'trainer', amr: ['pwd'] },
+    });
+  });
+
   it('uses opaque UUID subjects, never a username or email', () => {
     for (const user of Object.values(provider.users)) {
       expect(user.sub).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);

@@ -8,7 +8,8 @@ import * as oidcClient from 'openid-client';
 
 /**
  * Dev OIDC provider: the real `oidc-provider` 8 on loopback HTTP with demo users, a public
- * authorization code + PKCE client and RFC 9068 JWT access tokens for the FitLedger API.
+ * authorization code + PKCE client, optional web (BFF) clients with rotating refresh tokens, token
+ * revocation, RP-initiated logout and RFC 9068 JWT access tokens for the FitLedger API.
  * Development and tests only: plain HTTP, in-memory storage, a demo password.
  */
 
@@ -47,9 +48,29 @@ export const DEMO_USERS = {
   alice: { username: 'alice', sub: '0b8f4a2e-6c1d-4e57-9a3b-1f2d3c4b5a61', role: 'client', tenantId: DEMO_TENANT_ID, amr: ['pwd'], name: 'Alice (demo client)' },
   bob: { username: 'bob', sub: '5d2e9c71-3a48-4f6b-8e0d-7c9b1a2f3e84', role: 'client', tenantId: DEMO_TENANT_ID, amr: ['pwd'], name: 'Bob (demo client)' },
   coach: { username: 'coach', sub: '9a7c3e15-2b6d-4c89-b1f0-4e5d6a7b8c92', role: 'trainer', tenantId: DEMO_TENANT_ID, amr: ['pwd', 'otp'], name: 'Coach (demo trainer)' },
+  // A trainer who logs in with a password only: privileged roles need MFA, so this one is refused.
+  'coach-nomfa': { username: 'coach-nomfa', sub: '75f98827-3652-4f5c-986d-65a9ccbb3d3e', role: 'trainer', tenantId: DEMO_TENANT_ID, amr: ['pwd'], name: 'Coach without MFA (demo trainer)' },
+  'org-admin': { username: 'org-admin', sub: 'd49da064-cdf9-45fd-979b-589c9869b68d', role: 'org_admin', tenantId: DEMO_TENANT_ID, amr: ['pwd', 'otp'], name: 'Org admin (demo)' },
+  auditor: { username: 'auditor', sub: '93e9cd6e-3776-4f40-bff7-270356752cf8', role: 'auditor', tenantId: DEMO_TENANT_ID, amr: ['pwd', 'otp'], name: 'Auditor (demo)' },
+  researcher: { username: 'researcher', sub: '64b4d885-64b7-427d-bcd4-94cb77d5e0a8', role: 'researcher', tenantId: DEMO_TENANT_ID, amr: ['pwd', 'otp'], name: 'Researcher (demo)' },
+  'platform-admin': { username: 'platform-admin', sub: '34ab1921-1fc8-4c21-adb2-f15b48762cd2', role: 'platform_admin', tenantId: DEMO_TENANT_ID, amr: ['pwd', 'hwk'], name: 'Platform admin (demo)' },
 } as const satisfies Record<string, DemoUser>;
 
 export type DemoUsername = keyof typeof DEMO_USERS;
+
+/** The client id `npm start` registers for query-service's browser login (BFF). */
+export const DEV_WEB_CLIENT_ID = 'fitledger-web';
+
+/**
+ * A web (BFF) client: authorization code + PKCE with refresh tokens, rotated at every use.
+ * Confidential (client_secret_basic) with a secret, public (PKCE only) without.
+ */
+export interface DevWebClient {
+  readonly clientId: string;
+  readonly clientSecret?: string;
+  readonly redirectUris: readonly string[];
+  readonly postLogoutRedirectUris?: readonly string[];
+}
 
 export interface StartDevOidcProviderOptions {
   /** 0 (default) picks a free port. A fixed port keeps the issuer stable across restarts. */
@@ -65,6 +86,8 @@ export interface StartDevOidcProviderOptions {
    */
   readonly keyFile?: string;
   readonly accessTokenTtlS?: number;
+  /** Web clients to register besides the public dev client (their exact redirect URIs). */
+  readonly webClients?: readonly DevWebClient[];
 }
 
 export interface DevOidcProvider {
@@ -132,7 +155,7 @@ function loginPage(uid: string, error?: string): string {
 <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
 <button type="submit">Sign in</button>
 </form>
-<p>Demo users: alice, bob (clients), coach (trainer); password <code>${escapeHtml(DEMO_PASSWORD)}</code>.</p>`,
+<p>Demo users: ${escapeHtml(Object.values(DEMO_USERS).map((u) => `${u.username} (${u.role}${u.amr.length > 1 ? ', MFA' : ''})`).join(', '))}; password <code>${escapeHtml(DEMO_PASSWORD)}</code>.</p>`,
   );
 }
 
@@ -221,7 +244,22 @@ async function handleInteraction(provider: Provider, req: IncomingMessage, res: 
   return send(res, 404, page('Not found', ''));
 }
 
-function buildProvider(issuer: string, audience: string, signingKey: JWK, accessTokenTtlS: number): Provider {
+function webClientMetadata(client: DevWebClient): Record<string, unknown> {
+  return {
+    client_id: client.clientId,
+    ...(client.clientSecret ? { client_secret: client.clientSecret, token_endpoint_auth_method: 'client_secret_basic' } : { token_endpoint_auth_method: 'none' }),
+    application_type: 'web',
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    redirect_uris: [...client.redirectUris],
+    post_logout_redirect_uris: [...(client.postLogoutRedirectUris ?? [])],
+  };
+}
+
+/** Session-bound lifetime of a web client's login at the provider (matches the BFF's default absolute session lifetime). */
+const WEB_LOGIN_TTL_S = 12 * 60 * 60;
+
+function buildProvider(issuer: string, audience: string, signingKey: JWK, accessTokenTtlS: number, webClients: readonly DevWebClient[]): Provider {
   const apiScopes = API_SCOPES.join(' ');
   const provider = new Provider(issuer, {
     clients: [
@@ -233,14 +271,22 @@ function buildProvider(issuer: string, audience: string, signingKey: JWK, access
         response_types: ['code'],
         redirect_uris: [DEV_REDIRECT_URI],
       },
+      ...webClients.map(webClientMetadata),
     ],
     jwks: { keys: [signingKey] },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     pkce: { methods: ['S256'], required: () => true },
     claims: { openid: ['sub'], profile: ['name', 'preferred_username'] },
     scopes: ['openid', 'profile', ...API_SCOPES],
+    // Refresh tokens for every client allowed the grant (the web clients), without offline_access:
+    // they live as long as the provider session (a BFF session, not offline access). Every use
+    // rotates the token; replaying a used one revokes the whole grant (oidc-provider's reuse detection).
+    issueRefreshToken: (_ctx: unknown, client: { grantTypeAllowed(type: string): boolean }) => client.grantTypeAllowed('refresh_token'),
+    rotateRefreshToken: () => true,
     features: {
       devInteractions: { enabled: false },
+      revocation: { enabled: true },
+      rpInitiatedLogout: { enabled: true },
       resourceIndicators: {
         enabled: true,
         defaultResource: () => audience,
@@ -264,10 +310,11 @@ function buildProvider(issuer: string, audience: string, signingKey: JWK, access
     extraTokenClaims: (ctx: KoaContextWithOIDC, token: TokenLike) => {
       const user = token.accountId ? findUserBySub(token.accountId) : undefined;
       if (!user) return undefined;
-      const code = ctx.oidc.entities['AuthorizationCode'] as { amr?: string[] } | undefined;
-      return { role: user.role, tenant_id: user.tenantId, amr: code?.amr ?? [...user.amr] };
+      // The login's amr travels from the code to the refresh token and on to each rotated one.
+      const grant = (ctx.oidc.entities['AuthorizationCode'] ?? ctx.oidc.entities['RefreshToken']) as { amr?: string[] } | undefined;
+      return { role: user.role, tenant_id: user.tenantId, amr: grant?.amr ?? [...user.amr] };
     },
-    ttl: { AccessToken: accessTokenTtlS, AuthorizationCode: 60, IdToken: 900, Interaction: 600, Session: 3600, Grant: 3600 },
+    ttl: { AccessToken: accessTokenTtlS, AuthorizationCode: 60, IdToken: 900, Interaction: 600, Session: WEB_LOGIN_TTL_S, Grant: WEB_LOGIN_TTL_S, RefreshToken: WEB_LOGIN_TTL_S },
     clientBasedCORS: () => true,
     renderError: (ctx: { type: string; body: string }, out: Record<string, string>) => {
       ctx.type = 'html';
@@ -318,7 +365,7 @@ export async function startDevOidcProvider(options: StartDevOidcProviderOptions 
   if (!address || typeof address !== 'object') throw new Error('dev OIDC provider did not bind');
   const port = address.port;
   const issuer = `http://${issuerHost}:${port}`;
-  bound.provider = buildProvider(issuer, audience, signingKey, accessTokenTtlS);
+  bound.provider = buildProvider(issuer, audience, signingKey, accessTokenTtlS, options.webClients ?? []);
   bound.callback = bound.provider.callback();
 
   return {
@@ -404,7 +451,7 @@ export async function getDevTokenSet(issuer: string, username: string, password:
   const config = await oidcClient.discovery(issuerUrl, options.clientId ?? DEV_CLIENT_ID, undefined, oidcClient.None(), { execute });
   const pkceCodeVerifier = oidcClient.randomPKCECodeVerifier();
   const state = oidcClient.randomState();
-  let url = oidcClient.buildAuthorizationUrl(config, {
+  const url = oidcClient.buildAuthorizationUrl(config, {
     redirect_uri: redirectUri,
     scope: options.scope ?? `openid profile ${API_SCOPES.join(' ')}`,
     code_challenge: await oidcClient.calculatePKCECodeChallenge(pkceCodeVerifier),
@@ -412,6 +459,19 @@ export async function getDevTokenSet(issuer: string, username: string, password:
     state,
   });
 
+  const callback = await driveDevLogin(url, username, password, redirectUri);
+  const tokens = await oidcClient.authorizationCodeGrant(config, callback, { pkceCodeVerifier, expectedState: state });
+  return { accessToken: tokens.access_token, idToken: tokens.id_token, expiresInS: tokens.expires_in };
+}
+
+/**
+ * Play the browser's part from an authorization request to the redirect back to the client: follow
+ * the provider's redirects, fill in the login form for `username` and allow the consent. Returns
+ * the URL the provider redirects to (starting with `redirectUri`, carrying `code` and `state`, or
+ * `error`), without requesting it. Throws when the login is rejected.
+ */
+export async function driveDevLogin(authorizationUrl: URL | string, username: string, password: string = DEMO_PASSWORD, redirectUri: string = DEV_REDIRECT_URI): Promise<URL> {
+  let url = new URL(authorizationUrl);
   const jar = new CookieJar();
   let init: RequestInit = { method: 'GET' };
   for (let step = 0; step < 20; step++) {
@@ -422,10 +482,7 @@ export async function getDevTokenSet(issuer: string, username: string, password:
       const location = response.headers.get('location');
       if (!location) throw new Error('redirect without location');
       url = new URL(location, url);
-      if (url.href.startsWith(redirectUri)) {
-        const tokens = await oidcClient.authorizationCodeGrant(config, url, { pkceCodeVerifier, expectedState: state });
-        return { accessToken: tokens.access_token, idToken: tokens.id_token, expiresInS: tokens.expires_in };
-      }
+      if (url.href.startsWith(redirectUri)) return url;
       init = { method: 'GET' };
       continue;
     }
