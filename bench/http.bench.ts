@@ -6,6 +6,8 @@
  *  3. append → visible in the read model during (2)                    → projectionLagP99Ms
  *  4. rebuild of the workouts projection from position 0              → rebuildEventsPerSec
  * `BENCH_QUICK=1` shortens every phase.
+ * Rate limiting is off (RATE_LIMIT_ENABLED=false): the load comes from one user (alice) at thousands
+ * of requests/s, far over the per-user budget (RATE_LIMIT_USER_PER_MINUTE) `npm start` enforces.
  */
 import Fastify from 'fastify';
 import pg from 'pg';
@@ -28,7 +30,7 @@ const BENCH_EXERCISE = '0190f5a2-0001-7000-8000-000000000002';
 const ok2xx = (r: LoadJobResult): number => Object.entries(r.statusCounts).filter(([s]) => s.startsWith('2')).reduce((n, [, c]) => n + c, 0);
 
 async function main(): Promise<void> {
-  const system = await startSystem({ persistent: false, seed: false, logLevel: 'error' });
+  const system = await startSystem({ persistent: false, seed: false, logLevel: 'error', rateLimitEnv: { RATE_LIMIT_ENABLED: 'false' } });
   const hello = Fastify({ logger: false });
   hello.get('/hello', () => ({ hello: 'world' }));
   await hello.listen({ port: 0, host: '127.0.0.1' });

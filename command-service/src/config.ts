@@ -1,4 +1,5 @@
 import { loadMasterKey, MasterKeyConfigError, type MasterKey } from '@fitledger/crypto';
+import { DEFAULT_RATE_LIMITS, type RateLimitSettings } from '@fitledger/http';
 
 /** Command service settings, read once at start from the environment. */
 export interface CommandServiceConfig {
@@ -18,6 +19,8 @@ export interface CommandServiceConfig {
   readonly bodyLimitBytes: number;
   /** LOG_LEVEL (default info). */
   readonly logLevel: LogLevel;
+  /** RATE_LIMIT_ENABLED (default true), RATE_LIMIT_USER_PER_MINUTE (1200), RATE_LIMIT_ORG_PER_MINUTE (20000). */
+  readonly rateLimits: RateLimitSettings;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -26,6 +29,7 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export const DEFAULT_PORT = 3001;
 export const DEFAULT_BODY_LIMIT_BYTES = 64 * 1024;
 const MAX_BODY_LIMIT_BYTES = 10 * 1024 * 1024;
+const MAX_REQUESTS_PER_MINUTE = 10_000_000;
 
 /** A setting is missing or wrong; `variable` names it, the message says what is expected (never the value). */
 export class ConfigError extends Error {
@@ -58,6 +62,14 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
     throw new ConfigError(name, `${name} must be a whole number from ${min} to ${max}`);
   }
   return Number(text);
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const text = optional(env, name)?.toLowerCase();
+  if (text === undefined) return fallback;
+  if (text === 'true') return true;
+  if (text === 'false') return false;
+  throw new ConfigError(name, `${name} must be true or false`);
 }
 
 function url(env: Env, name: string, check: (u: URL) => string | undefined): string {
@@ -100,5 +112,10 @@ export function loadConfig(env: Env, readFile?: (path: string) => string): Comma
   const bodyLimitBytes = integer(env, 'BODY_LIMIT_BYTES', DEFAULT_BODY_LIMIT_BYTES, 1_024, MAX_BODY_LIMIT_BYTES);
   const level = optional(env, 'LOG_LEVEL') ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new ConfigError('LOG_LEVEL', `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
-  return Object.freeze({ databaseUrl, oidcIssuer, oidcAudience, masterKey, port, host, bodyLimitBytes, logLevel: level as LogLevel });
+  const rateLimits = Object.freeze({
+    enabled: boolean(env, 'RATE_LIMIT_ENABLED', DEFAULT_RATE_LIMITS.enabled),
+    userPerMinute: integer(env, 'RATE_LIMIT_USER_PER_MINUTE', DEFAULT_RATE_LIMITS.userPerMinute, 1, MAX_REQUESTS_PER_MINUTE),
+    orgPerMinute: integer(env, 'RATE_LIMIT_ORG_PER_MINUTE', DEFAULT_RATE_LIMITS.orgPerMinute, 1, MAX_REQUESTS_PER_MINUTE),
+  });
+  return Object.freeze({ databaseUrl, oidcIssuer, oidcAudience, masterKey, port, host, bodyLimitBytes, logLevel: level as LogLevel, rateLimits });
 }

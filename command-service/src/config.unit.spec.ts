@@ -27,6 +27,14 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(config)).toBe(true);
     expect(config).toMatchObject({ databaseUrl: valid.DATABASE_URL, oidcIssuer: valid.OIDC_ISSUER, oidcAudience: 'urn:fitledger:api', port: 3001, host: '127.0.0.1', bodyLimitBytes: 65_536, logLevel: 'info' });
     expect(config.masterKey.key.equals(Buffer.alloc(32, 7))).toBe(true);
+    expect(config.rateLimits).toEqual({ enabled: true, userPerMinute: 1200, orgPerMinute: 20_000 });
+    expect(Object.isFrozen(config.rateLimits)).toBe(true);
+  });
+
+  it('reads the rate limits from RATE_LIMIT_*', () => {
+    const config = loadConfig({ ...valid, RATE_LIMIT_ENABLED: 'false', RATE_LIMIT_USER_PER_MINUTE: '60', RATE_LIMIT_ORG_PER_MINUTE: '600' });
+    expect(config.rateLimits).toEqual({ enabled: false, userPerMinute: 60, orgPerMinute: 600 });
+    expect(loadConfig({ ...valid, RATE_LIMIT_ENABLED: 'True' }).rateLimits.enabled).toBe(true);
   });
 
   it('reads the master key from FITLEDGER_MASTER_KEY_FILE', () => {
@@ -48,6 +56,11 @@ describe('loadConfig', () => {
     ['PORT', { PORT: 'eighty' }],
     ['BODY_LIMIT_BYTES', { BODY_LIMIT_BYTES: '-1' }],
     ['LOG_LEVEL', { LOG_LEVEL: 'verbose' }],
+    ['RATE_LIMIT_ENABLED', { RATE_LIMIT_ENABLED: 'maybe' }],
+    ['RATE_LIMIT_USER_PER_MINUTE', { RATE_LIMIT_USER_PER_MINUTE: '-1' }],
+    ['RATE_LIMIT_USER_PER_MINUTE', { RATE_LIMIT_USER_PER_MINUTE: 'many' }],
+    ['RATE_LIMIT_ORG_PER_MINUTE', { RATE_LIMIT_ORG_PER_MINUTE: '2.5' }],
+    ['RATE_LIMIT_ORG_PER_MINUTE', { RATE_LIMIT_ORG_PER_MINUTE: '99999999999' }],
   ])('fails naming %s when it is wrong, without echoing the value', (variable, change) => {
     const error = failure({ ...valid, ...change });
     expect(error.variable).toBe(variable);

@@ -1,3 +1,5 @@
+import { DEFAULT_RATE_LIMITS, type RateLimitSettings } from '@fitledger/http';
+
 /** Thrown for a missing or malformed setting; the message names the variable. */
 export class QueryServiceConfigError extends Error {
   readonly code = 'CONFIG_INVALID';
@@ -20,6 +22,8 @@ export interface QueryServiceConfig {
   readonly port: number;
   readonly host: string;
   readonly logLevel: LogLevel;
+  /** Per-user and per-organisation request budgets (also per client IP for unauthenticated requests). */
+  readonly rateLimits: RateLimitSettings;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -42,9 +46,28 @@ function url(name: string, value: string, protocols: readonly string[]): string 
   return value;
 }
 
+function enabled(env: Readonly<Record<string, string | undefined>>, name: string, fallback: boolean): boolean {
+  const text = env[name]?.trim().toLowerCase();
+  if (text === undefined || text === '') return fallback;
+  if (text === 'true' || text === 'false') return text === 'true';
+  throw new QueryServiceConfigError(name, `${name} must be true or false`);
+}
+
+const MAX_REQUESTS_PER_MINUTE = 10_000_000;
+
+function perMinute(env: Readonly<Record<string, string | undefined>>, name: string, fallback: number): number {
+  const text = env[name]?.trim();
+  if (text === undefined || text === '') return fallback;
+  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > MAX_REQUESTS_PER_MINUTE) {
+    throw new QueryServiceConfigError(name, `${name} must be a whole number from 1 to ${MAX_REQUESTS_PER_MINUTE}`);
+  }
+  return Number(text);
+}
+
 /**
  * Reads DATABASE_URL, OIDC_ISSUER, OIDC_AUDIENCE (required), PORT (default 3002), HOST (default
- * 127.0.0.1) and LOG_LEVEL (default info) into a frozen config; a wrong setting throws QueryServiceConfigError naming the variable.
+ * 127.0.0.1), LOG_LEVEL (default info), RATE_LIMIT_ENABLED (default true), RATE_LIMIT_USER_PER_MINUTE
+ * (default 1200) and RATE_LIMIT_ORG_PER_MINUTE (default 20000) into a frozen config; a wrong setting throws QueryServiceConfigError naming the variable.
  */
 export function loadQueryServiceConfig(env: Readonly<Record<string, string | undefined>>): QueryServiceConfig {
   const databaseUrl = url('DATABASE_URL', required(env, 'DATABASE_URL', 'give the PostgreSQL connection string of the read models'), ['postgres:', 'postgresql:']);
@@ -58,5 +81,10 @@ export function loadQueryServiceConfig(env: Readonly<Record<string, string | und
   const host = env.HOST?.trim() || '127.0.0.1';
   const rawLevel = env.LOG_LEVEL?.trim() || 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(rawLevel)) throw new QueryServiceConfigError('LOG_LEVEL', `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
-  return Object.freeze({ databaseUrl, oidcIssuer, oidcAudience, port, host, logLevel: rawLevel as LogLevel });
+  const rateLimits = Object.freeze({
+    enabled: enabled(env, 'RATE_LIMIT_ENABLED', DEFAULT_RATE_LIMITS.enabled),
+    userPerMinute: perMinute(env, 'RATE_LIMIT_USER_PER_MINUTE', DEFAULT_RATE_LIMITS.userPerMinute),
+    orgPerMinute: perMinute(env, 'RATE_LIMIT_ORG_PER_MINUTE', DEFAULT_RATE_LIMITS.orgPerMinute),
+  });
+  return Object.freeze({ databaseUrl, oidcIssuer, oidcAudience, port, host, logLevel: rawLevel as LogLevel, rateLimits });
 }

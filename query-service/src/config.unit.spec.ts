@@ -15,10 +15,25 @@ function failingVariable(env: Record<string, string | undefined>): string | unde
 }
 
 describe('loadQueryServiceConfig', () => {
-  it('reads a frozen config with defaults for PORT, HOST and LOG_LEVEL', () => {
+  it('reads a frozen config with defaults for PORT, HOST, LOG_LEVEL and the rate limits', () => {
     const config = loadQueryServiceConfig(valid);
-    expect(config).toEqual({ databaseUrl: valid.DATABASE_URL, oidcIssuer: valid.OIDC_ISSUER, oidcAudience: valid.OIDC_AUDIENCE, port: 3002, host: '127.0.0.1', logLevel: 'info' });
+    expect(config).toEqual({
+      databaseUrl: valid.DATABASE_URL,
+      oidcIssuer: valid.OIDC_ISSUER,
+      oidcAudience: valid.OIDC_AUDIENCE,
+      port: 3002,
+      host: '127.0.0.1',
+      logLevel: 'info',
+      rateLimits: { enabled: true, userPerMinute: 1200, orgPerMinute: 20_000 },
+    });
     expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.rateLimits)).toBe(true);
+  });
+
+  it('reads the rate limits from RATE_LIMIT_*', () => {
+    const config = loadQueryServiceConfig({ ...valid, RATE_LIMIT_ENABLED: 'FALSE', RATE_LIMIT_USER_PER_MINUTE: '60', RATE_LIMIT_ORG_PER_MINUTE: ' 600 ' });
+    expect(config.rateLimits).toEqual({ enabled: false, userPerMinute: 60, orgPerMinute: 600 });
+    expect(loadQueryServiceConfig({ ...valid, RATE_LIMIT_ENABLED: 'true' }).rateLimits.enabled).toBe(true);
   });
 
   it.each([
@@ -30,6 +45,13 @@ describe('loadQueryServiceConfig', () => {
     [{ ...valid, PORT: '80a' }, 'PORT'],
     [{ ...valid, PORT: '70000' }, 'PORT'],
     [{ ...valid, LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ ...valid, RATE_LIMIT_ENABLED: 'yes' }, 'RATE_LIMIT_ENABLED'],
+    [{ ...valid, RATE_LIMIT_ENABLED: '0' }, 'RATE_LIMIT_ENABLED'],
+    [{ ...valid, RATE_LIMIT_USER_PER_MINUTE: '0' }, 'RATE_LIMIT_USER_PER_MINUTE'],
+    [{ ...valid, RATE_LIMIT_USER_PER_MINUTE: '1.5' }, 'RATE_LIMIT_USER_PER_MINUTE'],
+    [{ ...valid, RATE_LIMIT_USER_PER_MINUTE: 'lots' }, 'RATE_LIMIT_USER_PER_MINUTE'],
+    [{ ...valid, RATE_LIMIT_ORG_PER_MINUTE: '-5' }, 'RATE_LIMIT_ORG_PER_MINUTE'],
+    [{ ...valid, RATE_LIMIT_ORG_PER_MINUTE: '99999999999' }, 'RATE_LIMIT_ORG_PER_MINUTE'],
   ])('fails naming the variable (%#)', (env, variable) => {
     expect(failingVariable(env)).toBe(variable);
   });
