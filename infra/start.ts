@@ -28,6 +28,12 @@ const system = await startSystem({
   commandPort: port('FITLEDGER_COMMAND_PORT', 3001),
   queryPort: port('FITLEDGER_QUERY_PORT', 3002),
   logLevel: process.env['LOG_LEVEL'] ?? 'warn',
+  // Validated by the services' config loaders; unset ones keep their defaults.
+  rateLimitEnv: {
+    RATE_LIMIT_ENABLED: process.env['RATE_LIMIT_ENABLED'],
+    RATE_LIMIT_USER_PER_MINUTE: process.env['RATE_LIMIT_USER_PER_MINUTE'],
+    RATE_LIMIT_ORG_PER_MINUTE: process.env['RATE_LIMIT_ORG_PER_MINUTE'],
+  },
 });
 
 const lines = [
@@ -38,6 +44,7 @@ const lines = [
   `  query API     ${system.query.url}/api/v1     docs ${system.query.url}/docs`,
   `  live feed     ${system.query.url.replace('http', 'ws')}/api/v1/feed   (Authorization: Bearer <token>)`,
   `  OIDC issuer   ${system.oidc.issuer}`,
+  `  browser login ${system.query.url}/auth/login   (session cookie; GET /auth/session gives the CSRF token)`,
   `  PostgreSQL    ${system.databaseUrl.replace(/:[^:@/]+@/, ':***@')}`,
   '',
   system.seededWorkouts > 0 ? `  Seeded ${system.seededWorkouts} demo workouts for alice, with a profile, body metrics, a template, a weekly plan and goals.` : '  Existing data reused (no seeding).',

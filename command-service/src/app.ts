@@ -1,10 +1,10 @@
 import { randomBytes as nodeRandomBytes } from 'node:crypto';
-import { createTokenVerifier, type TokenVerifier } from '@fitledger/auth';
+import { createTokenVerifier, type MfaPolicy, type TokenVerifier } from '@fitledger/auth';
 import { LocalKeyStore, migrateCryptoSchema, PhiCodec, type KeyStore } from '@fitledger/crypto';
 import { eventRegistry } from '@fitledger/domain';
 import { EventCodec } from '@fitledger/event-codec';
 import { migrateEventStore, PostgresEventStore, type EventStore } from '@fitledger/event-store';
-import { createService } from '@fitledger/http';
+import { createService, DEFAULT_RATE_LIMITS, rateLimits, type RateLimitOptions } from '@fitledger/http';
 import { createLogger } from '@fitledger/observability';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
@@ -27,6 +27,10 @@ import { createTemplateCommandRunner } from './templateCommandRunner';
 import { exerciseRoutes } from './routes/exercises';
 import { API_PREFIX, workoutRoutes } from './routes/workouts';
 import { createWorkoutCommandRunner } from './workoutCommandRunner';
+import { createCoachingCommandRunner, createConsentCommandRunner, createOrganisationCommandRunner } from './accessCommandRunners';
+import { organisationRoutes } from './routes/organisations';
+import { accessRoutes } from './routes/access';
+import { DEFAULT_AGE_OF_DIGITAL_CONSENT } from '@fitledger/domain';
 
 export { ConfigError, loadConfig, DEFAULT_BODY_LIMIT_BYTES, DEFAULT_PORT, type CommandServiceConfig } from './config';
 export { API_PREFIX } from './routes/workouts';
@@ -45,6 +49,10 @@ export interface Deps {
   /** Largest request body in bytes (default 64 KiB): larger gets 413. */
   readonly bodyLimit?: number;
   readonly readinessChecks?: readonly (() => Promise<void>)[];
+  /** Per-user, per-organisation and per-IP (unauthenticated) request budgets; default DEFAULT_RATE_LIMITS. */
+  readonly rateLimits?: RateLimitOptions;
+  /** Below this age (years) a consent needs a guardian's confirmation (default 16, GDPR Art. 8). */
+  readonly ageOfDigitalConsent?: number;
 }
 
 /** The command service (write side of workouts) as a fastify instance. Pure wiring: never listens. */
@@ -56,6 +64,8 @@ export function buildApp(deps: Deps): FastifyInstance {
     readinessChecks: deps.readinessChecks ?? [],
     openapi: { title: 'FitLedger command API', version: '1.0.0', description: 'Write side: workouts and custom exercises. Every route needs a bearer access token.' },
   });
+  // Before the routes: its hooks and the 429 it adds to their OpenAPI responses reach only routes registered after it.
+  void app.register(rateLimits, deps.rateLimits ?? DEFAULT_RATE_LIMITS);
   const runnerDeps = { store: deps.store, codec: deps.codec, keys: deps.keys, clock: deps.clock, randomBytes: deps.randomBytes };
   const runner = createWorkoutCommandRunner(runnerDeps);
   // Registered as a plugin so the routes are added after the OpenAPI plugin and show up in /openapi.json.
@@ -69,6 +79,15 @@ export function buildApp(deps: Deps): FastifyInstance {
   const templateRunner = createTemplateCommandRunner(runnerDeps);
   void app.register(templateRoutes, { prefix: API_PREFIX, verifier: deps.verifier, templates: templateRunner, workouts: runner });
   void app.register(goalRoutes, { prefix: API_PREFIX, verifier: deps.verifier, goals: createGoalCommandRunner(runnerDeps) });
+  void app.register(accessRoutes, {
+    prefix: API_PREFIX,
+    verifier: deps.verifier,
+    consents: createConsentCommandRunner(runnerDeps),
+    coaching: createCoachingCommandRunner(runnerDeps),
+    profiles: profileRunner,
+    ageOfDigitalConsent: deps.ageOfDigitalConsent ?? DEFAULT_AGE_OF_DIGITAL_CONSENT,
+  });
+  void app.register(organisationRoutes, { prefix: API_PREFIX, verifier: deps.verifier, organisations: createOrganisationCommandRunner(runnerDeps) });
   void app.register(planRoutes, { prefix: API_PREFIX, verifier: deps.verifier, plans: createPlanCommandRunner(runnerDeps), templates: templateRunner });
   return app;
 }
@@ -91,6 +110,8 @@ export interface StartOptions {
    * period ends without any event) and whenever `evaluateGoals()` is called.
    */
   readonly goalEvaluation?: { readonly intervalMs: number };
+  /** Privileged roles need a multi-factor login (see mfaPolicyFromEnv in @fitledger/auth); default: not enforced. */
+  readonly mfa?: MfaPolicy;
 }
 
 /** Config → adapters → migrations → buildApp → listen. Used by main.ts and by the one-process launcher. */
@@ -154,11 +175,12 @@ export async function startCommandService(config: CommandServiceConfig, options:
       store,
       codec: new EventCodec(new PhiCodec(keys), eventRegistry),
       keys,
-      verifier: createTokenVerifier({ issuer: config.oidcIssuer, audience: config.oidcAudience }),
+      verifier: createTokenVerifier({ issuer: config.oidcIssuer, audience: config.oidcAudience, ...(options.mfa ? { mfa: options.mfa } : {}) }),
       logger,
       clock: () => new Date(),
       randomBytes: (size) => nodeRandomBytes(size),
       bodyLimit: config.bodyLimitBytes,
+      rateLimits: config.rateLimits,
       readinessChecks: [async () => void (await pool.query('SELECT 1'))],
     });
     const url = await app.listen({ port: config.port, host: config.host });

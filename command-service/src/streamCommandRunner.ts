@@ -48,7 +48,8 @@ export interface StreamKind<State, Command, Event> {
   readonly roleNotAllowed: string;
   readonly decider: Decider<State, Command, Event>;
   readonly streamId: (id: string) => string;
-  readonly access: (caller: Caller, action: StreamAction, owner: StreamOwner | undefined) => AccessDecision;
+  /** `id` is the aggregate's id (an organisation's stream is its own subject). */
+  readonly access: (caller: Caller, action: StreamAction, owner: StreamOwner | undefined, id: string) => AccessDecision;
 }
 
 export interface StreamRunnerDeps {
@@ -200,12 +201,12 @@ export function createStreamCommandRunner<State, Command, Event extends DomainEv
   }
 
   /** Checks access to the stream (404 / 403 / exists) and returns whose it is. */
-  function authorise(ctx: CommandContext, action: StreamAction, owner: StreamOwner | undefined, locate: FieldLocator): StreamOwner {
+  function authorise(ctx: CommandContext, action: StreamAction, owner: StreamOwner | undefined, locate: FieldLocator, id: string): StreamOwner {
     if (ctx.system !== undefined) {
       if (action === 'change' && owner !== undefined) return owner;
       throw notFound();
     }
-    const decision = kind.access(ctx.identity, action, owner);
+    const decision = kind.access(ctx.identity, action, owner, id);
     switch (decision.outcome) {
       case 'allow':
         return decision;
@@ -224,14 +225,14 @@ export function createStreamCommandRunner<State, Command, Event extends DomainEv
 
   /** Refuses callers who may not write this kind at all, before any key or stream is touched. */
   function assertMayWrite(identity: Identity): void {
-    const decision = kind.access(identity, 'create', undefined);
+    const decision = kind.access(identity, 'create', undefined, '');
     if (decision.outcome === 'forbidden') throw forbidden(decision.reason);
   }
 
   /** Loads a stream the caller may change (e.g. a clone source), its newest events included, If-Match checked against it when asked. */
   async function loadForChange(ctx: CommandContext, id: string, checkIfMatch: boolean): Promise<Loaded<State>> {
     const loaded = await load(kind.streamId(id), 'current');
-    authorise(ctx, 'change', loaded.owner, fieldLocator());
+    authorise(ctx, 'change', loaded.owner, fieldLocator(), id);
     if (checkIfMatch && ctx.ifMatch !== undefined && !ifMatchSatisfied(ctx.ifMatch, loaded.revision)) throw preconditionFailed();
     return { state: loaded.state, revision: loaded.revision };
   }
@@ -255,7 +256,7 @@ export function createStreamCommandRunner<State, Command, Event extends DomainEv
       let events: Event[];
       let metadata: CommandMetadata;
       try {
-        owner = authorise(ctx, spec.action, loaded.owner, locate);
+        owner = authorise(ctx, spec.action, loaded.owner, locate, spec.id);
         if (ctx.idempotency !== undefined) {
           const prior = priorOutcome(loaded.recorded ?? [], ctx.idempotency);
           if (prior !== undefined) return prior;

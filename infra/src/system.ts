@@ -4,15 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { loadConfig as loadCommandConfig, startCommandService, type RunningCommandService } from '@fitledger/command-service';
-import { migrateCryptoSchema } from '@fitledger/crypto';
+import { loadMasterKey, migrateCryptoSchema } from '@fitledger/crypto';
 import { migrateEventStore } from '@fitledger/event-store';
 import { createLogger, traceProjectionBatch } from '@fitledger/observability';
 import { loadProjectionsConfig, migrateReadModels, openProjectionsService, type ProjectionsService } from '@fitledger/projections';
 import { inProcessChangeSource, loadQueryServiceConfig, startQueryService, type RunningQueryService } from '@fitledger/query-service';
-import { connectionString, startPostgres, type RunningPostgres } from '@fitledger/testing';
-import { getDevToken, startDevOidcProvider, type DevOidcProvider } from '@fitledger/testing/oidc';
+import { browserLoginConfigFromEnv, DEFAULT_MFA_POLICY } from '@fitledger/auth';
+import { connectionString, freePort, startPostgres, type RunningPostgres } from '@fitledger/testing';
+import { DEV_WEB_CLIENT_ID, getDevToken, startDevOidcProvider, type DevOidcProvider } from '@fitledger/testing/oidc';
 import { seedDemoExtras, seedDemoWorkouts } from './demoSeed';
-import { ensureDir, loadOrCreateMasterKey, localPaths } from './localState';
+import { ensureDir, loadOrCreateMasterKey, loadOrCreateSessionSecret, localPaths } from './localState';
 
 export interface SystemOptions {
   /** Keep state in `.fitledger/` between runs (npm start). Otherwise everything lives in a temp folder and is deleted on close. */
@@ -27,6 +28,8 @@ export interface SystemOptions {
   readonly logLevel?: string;
   /** Extra PostgreSQL settings (e.g. fsync off for throwaway runs). */
   readonly pgSettings?: Record<string, string | number>;
+  /** Rate limits for both services, as their RATE_LIMIT_* variables (validated by their config loaders); unset ones take the defaults. */
+  readonly rateLimitEnv?: Readonly<{ RATE_LIMIT_ENABLED?: string; RATE_LIMIT_USER_PER_MINUTE?: string; RATE_LIMIT_ORG_PER_MINUTE?: string }>;
 }
 
 export interface RunningSystem {
@@ -74,7 +77,15 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     const empty = (await pool.query('SELECT NOT EXISTS (SELECT 1 FROM es_events) AS empty')).rows[0] as { empty: boolean };
     await pool.end();
 
-    const oidc = await startDevOidcProvider({ port: options.oidcPort ?? 0, keyFile: paths.oidcKeyFile });
+    // Browser login: the dev provider must know query-service's callback before either starts, so its port is settled first.
+    const queryPort = options.queryPort || (await freePort());
+    const queryOrigin = `http://127.0.0.1:${queryPort}`;
+    const webClientSecret = randomBytes(32).toString('base64url');
+    const oidc = await startDevOidcProvider({
+      port: options.oidcPort ?? 0,
+      keyFile: paths.oidcKeyFile,
+      webClients: [{ clientId: DEV_WEB_CLIENT_ID, clientSecret: webClientSecret, redirectUris: [`${queryOrigin}/auth/callback`], postLogoutRedirectUris: [`${queryOrigin}/`] }],
+    });
     closers.push(() => oidc.close());
 
     const env = {
@@ -84,20 +95,34 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
       OIDC_AUDIENCE: oidc.audience,
       LOG_LEVEL: options.logLevel ?? 'info',
       HOST: '127.0.0.1',
+      ...options.rateLimitEnv,
     };
     const logger = createLogger({ level: (options.logLevel ?? 'info') as 'info', service: 'fitledger' });
     const changes = inProcessChangeSource();
     const projections = await openProjectionsService(loadProjectionsConfig(env), { logger: logger.child({ component: 'projections' }), onCommitted: changes.publish, traceBatch: traceProjectionBatch });
     closers.push(() => projections.close());
     projections.runner.start();
-    const query = await startQueryService(loadQueryServiceConfig({ ...env, PORT: String(options.queryPort ?? 0) }), {
+    const browserLogin = browserLoginConfigFromEnv({
+      OIDC_ISSUER: oidc.issuer,
+      OIDC_CLIENT_ID: DEV_WEB_CLIENT_ID,
+      OIDC_CLIENT_SECRET: webClientSecret,
+      OIDC_REDIRECT_URI: `${queryOrigin}/auth/callback`,
+      OIDC_POST_LOGOUT_REDIRECT_URI: `${queryOrigin}/`,
+      FITLEDGER_SESSION_SECRET: loadOrCreateSessionSecret(paths.sessionSecretFile),
+    });
+    const query = await startQueryService(loadQueryServiceConfig({ ...env, PORT: String(queryPort) }), {
       changeSource: changes,
       logger: logger.child({ component: 'query-service' }),
+      masterKey: loadMasterKey(env),
+      // Privileged demo users log in with MFA (coach-nomfa shows the refusal).
+      mfa: DEFAULT_MFA_POLICY,
+      ...(browserLogin ? { browserLogin } : {}),
     });
     closers.push(() => query.close());
     const command = await startCommandService(loadCommandConfig({ ...env, PORT: String(options.commandPort ?? 0) }), {
       logger: logger.child({ component: 'command-service' }),
       goalEvaluation: { intervalMs: 60_000 },
+      mfa: DEFAULT_MFA_POLICY,
     });
     closers.push(() => command.close());
     // Goals move with the read models: re-evaluate after each batch that changed something.

@@ -1,6 +1,6 @@
 import { createTokenVerifier } from '@fitledger/auth';
 import { migrateReadModels, ProjectionRunner, readModelDb, type Projection } from '@fitledger/projections';
-import { buildApp as buildQueryApp, inProcessChangeSource } from '@fitledger/query-service';
+import { buildApp as buildQueryApp, eventStoreConsentReader, inProcessChangeSource } from '@fitledger/query-service';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { startCommandServiceTestEnv, type CommandServiceTestEnv } from '../../command-service/src/testing/commandServiceTestEnv';
 
@@ -28,7 +28,7 @@ export async function startPipeline(prefix: string, projections: readonly Projec
   const changes = inProcessChangeSource();
   const runner = new ProjectionRunner({ store: env.store, codec: env.codec, db: readModelDb(env.pool), projections, onCommitted: changes.publish });
   runner.start();
-  const query = buildQueryApp({ db: env.pool, verifier: createTokenVerifier({ issuer: env.oidc.issuer, audience: env.oidc.audience }), changeSource: changes });
+  const query = buildQueryApp({ db: env.pool, verifier: createTokenVerifier({ issuer: env.oidc.issuer, audience: env.oidc.audience }), changeSource: changes, consents: eventStoreConsentReader({ store: env.store, codec: env.codec }) });
   const feedUrl = options.listen ? `${(await query.listen({ port: 0, host: '127.0.0.1' })).replace('http', 'ws')}/api/v1/feed` : '';
   if (!options.listen) await query.ready();
   return {

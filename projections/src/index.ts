@@ -21,6 +21,7 @@ export { profilesProjection, PROFILES_PROJECTION } from './profiles/profilesProj
 export { templatesProjection, TEMPLATES_PROJECTION } from './templates/templatesProjection';
 export { plansProjection, PLANS_PROJECTION } from './plans/plansProjection';
 export { goalsProjection, GOALS_PROJECTION } from './goals/goalsProjection';
+export { accessProjection, ACCESS_PROJECTION } from './access/accessProjection';
 export { loadGoalFacts, goalWindow } from './goals/goalFacts';
 export { exercisesProjection, EXERCISES_PROJECTION } from './exercises/exercisesProjection';
 export { catalogExerciseId, readCatalog, seedExerciseCatalog, CATALOG_IMAGE_BASE_URL, type CatalogSourceEntry } from './exercises/exerciseCatalog';

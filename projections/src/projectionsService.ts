@@ -11,6 +11,7 @@ import { exercisesProjection } from './exercises/exercisesProjection';
 import { bodyMeasurementsProjection } from './bodyMetrics/bodyMeasurementsProjection';
 import { profilesProjection } from './profiles/profilesProjection';
 import { goalsProjection } from './goals/goalsProjection';
+import { accessProjection } from './access/accessProjection';
 import { plansProjection } from './plans/plansProjection';
 import { templatesProjection } from './templates/templatesProjection';
 import { workoutsProjection } from './workouts/workoutsProjection';
@@ -66,7 +67,7 @@ function batchSizeFrom(env: Readonly<Record<string, string | undefined>>, variab
 
 /** Every PostgreSQL read-model projection of the service. */
 export function defaultProjections(logger?: ProjectionLogger): Projection[] {
-  return [workoutsProjection(logger ? { logger } : {}), exercisesProjection(), bodyMeasurementsProjection(), templatesProjection(), plansProjection(), goalsProjection(), profilesProjection()];
+  return [workoutsProjection(logger ? { logger } : {}), exercisesProjection(), bodyMeasurementsProjection(), templatesProjection(), plansProjection(), goalsProjection(), profilesProjection(), accessProjection()];
 }
 
 /** A Kysely instance over a pool the caller owns (destroying it ends that pool). */

@@ -242,8 +242,62 @@ export interface RmGoalsTable {
   updated_position: string;
 }
 
+/** A trainer–client relationship (migration 0011). */
+export interface RmCoachingTable {
+  relationship_id: string;
+  tenant_id: string;
+  trainer_id: string;
+  client_id: string;
+  status: 'invited' | 'active' | 'ended';
+  invited_at: Timestamp;
+  accepted_at: NullableTimestamp;
+  ended_at: NullableTimestamp;
+  revision: BigIntColumn;
+  updated_position: string;
+}
+
+/** One consent as it stands (migration 0011); `version` is the subject's consent version when it last changed. */
+export interface RmConsentsTable {
+  consent_id: string;
+  tenant_id: string;
+  subject_id: string;
+  purpose: string;
+  trainer_id: string | null;
+  scopes: ColumnType<string[] | null, string[] | null | undefined, string[] | null>;
+  provider: string | null;
+  expires_at: NullableTimestamp;
+  guardian_id: string | null;
+  confirmed: boolean;
+  withdrawn: boolean;
+  given_at: Timestamp;
+  version: number;
+  updated_position: string;
+}
+
+/** An organisation (migration 0011). */
+export interface RmOrganisationsTable {
+  organisation_id: string;
+  name: string;
+  kind: string;
+  created_at: Timestamp;
+}
+
+/** A membership (migration 0011): invited or active, with its role. Removed members have no row. */
+export interface RmMembershipsTable {
+  organisation_id: string;
+  subject_id: string;
+  role: string;
+  status: 'invited' | 'active';
+  updated_at: Timestamp;
+  updated_position: string;
+}
+
 /** The read-model schema (see migrations/). */
 export interface ReadModelDb {
+  rm_organisations: RmOrganisationsTable;
+  rm_memberships: RmMembershipsTable;
+  rm_coaching: RmCoachingTable;
+  rm_consents: RmConsentsTable;
   rm_goals: RmGoalsTable;
   rm_plans: RmPlansTable;
   rm_profiles: RmProfilesTable;

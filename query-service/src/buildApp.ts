@@ -1,6 +1,6 @@
 import websocket from '@fastify/websocket';
 import type { TokenVerifier } from '@fitledger/auth';
-import { authenticate, AuthenticationError } from '@fitledger/auth';
+import { authenticate, AuthenticationError, browserLoginRoutes, type BrowserLogin } from '@fitledger/auth';
 import { createService, DEFAULT_RATE_LIMITS, HttpProblem, rateLimits, type RateLimitOptions } from '@fitledger/http';
 import type { ReadModelDb } from '@fitledger/projections';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
@@ -24,6 +24,9 @@ import { exerciseRoutes } from './routes/exercises';
 import { exportRoutes } from './routes/exports';
 import { personalRecordRoutes } from './routes/personalRecords';
 import { workoutRoutes } from './routes/workouts';
+import { accessListRoutes, accessSchemas } from './access/accessListRoutes';
+import { clientFeedResolver, clientIdParam, clientScopedRoutes } from './access/clientRoutes';
+import type { ConsentReader } from './access/consentReader';
 import { representationSchemas } from './workoutRepresentation';
 
 export interface QueryServiceDeps {
@@ -38,6 +41,16 @@ export interface QueryServiceDeps {
   readonly feed?: FeedOptions;
   /** Per-user, per-organisation and per-IP (unauthenticated) request budgets; default DEFAULT_RATE_LIMITS. */
   readonly rateLimits?: RateLimitOptions;
+  /**
+   * Subjects' consents as they are now. With it, trainers read their clients' data under
+   * `/clients/{clientId}/…` by relationship and consent; without it those routes are not mounted.
+   */
+  readonly consents?: ConsentReader;
+  readonly clock?: () => Date;
+  /** How often an open client feed re-checks the consent it relies on (default 1 s). */
+  readonly feedRecheckMs?: number;
+  /** Browser login (BFF): mounts /auth/* and lets the API routes accept its session cookie (with CSRF token) besides bearer tokens. */
+  readonly browserLogin?: BrowserLogin;
 }
 
 export const API_PREFIX = '/api/v1';
@@ -71,7 +84,9 @@ export function buildApp(deps: QueryServiceDeps): FastifyInstance {
   });
   // Before the routes: its hooks and the 429 it adds to their OpenAPI responses reach only routes registered after it.
   void app.register(rateLimits, deps.rateLimits ?? DEFAULT_RATE_LIMITS);
-  for (const schema of [...representationSchemas, ...exerciseRepresentationSchemas, bodyMeasurementSchema, templateSchema, planSchema, goalSchema, profileSchema]) app.addSchema(schema);
+  for (const schema of [...representationSchemas, ...exerciseRepresentationSchemas, bodyMeasurementSchema, templateSchema, planSchema, goalSchema, profileSchema, ...accessSchemas]) app.addSchema(schema);
+
+  if (deps.browserLogin) void app.register(browserLoginRoutes, { login: deps.browserLogin });
 
   const hub = new FeedHub(deps.changeSource);
   app.addHook('onClose', () => hub.close());
@@ -88,7 +103,7 @@ export function buildApp(deps: QueryServiceDeps): FastifyInstance {
   void app.register(
     (api, _opts, done) => {
       void api.register((rest, _restOpts, restDone) => {
-        rest.addHook('onRequest', authenticate(deps.verifier));
+        rest.addHook('onRequest', authenticate(deps.verifier, deps.browserLogin ? { sessions: deps.browserLogin } : {}));
         workoutRoutes(rest, { db, resolveScope });
         personalRecordRoutes(rest, { db, resolveScope });
         bodyMeasurementRoutes(rest, { db, resolveScope });
@@ -98,11 +113,39 @@ export function buildApp(deps: QueryServiceDeps): FastifyInstance {
         streakRoutes(rest, { db, resolveScope });
         goalRoutes(rest, { db, resolveScope });
         exportRoutes(rest, { db, resolveScope });
+        accessListRoutes(rest, { db, resolveScope });
+        if (deps.consents !== undefined) {
+          clientScopedRoutes(rest, { db, consents: deps.consents, clock: deps.clock ?? (() => new Date()) }, [
+            {
+              scope: 'workouts',
+              register: (clients, scoped) => {
+                workoutRoutes(clients, { db, resolveScope: scoped });
+                personalRecordRoutes(clients, { db, resolveScope: scoped });
+                streakRoutes(clients, { db, resolveScope: scoped });
+              },
+            },
+            { scope: 'body_metrics', register: (clients, scoped) => bodyMeasurementRoutes(clients, { db, resolveScope: scoped }) },
+            { scope: 'goals', register: (clients, scoped) => goalRoutes(clients, { db, resolveScope: scoped }) },
+          ]);
+        }
         exerciseRoutes(rest, { db, resolveScope, ...(deps.db instanceof Kysely ? {} : { pool: deps.db }) });
         restDone();
       });
       void api.register((live, _liveOpts, liveDone) => {
         feedRoutes(live, { db, verifier: deps.verifier, hub, resolveScope, ...(deps.feed ? { options: deps.feed } : {}) });
+        const consents = deps.consents;
+        if (consents !== undefined) {
+          // A trainer's live feed of a client: only the consented kinds, closed once consent is withdrawn.
+          void live.register(
+            (clients, _opts, clientsDone) => {
+              clientIdParam(clients);
+              const resolveClient = clientFeedResolver({ db, consents, clock: deps.clock ?? (() => new Date()) });
+              feedRoutes(clients, { db, verifier: deps.verifier, hub, resolveScope: resolveClient, recheckScopeMs: deps.feedRecheckMs ?? 1_000, ...(deps.feed ? { options: deps.feed } : {}) });
+              clientsDone();
+            },
+            { prefix: '/clients/:clientId' },
+          );
+        }
         liveDone();
       });
       done();

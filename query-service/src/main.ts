@@ -2,21 +2,30 @@
  * query-service on its own (`tsx query-service/src/main.ts`): config from the environment, a pg
  * LISTEN change source, listen; on SIGTERM/SIGINT closes feeds and connections, then exits.
  */
+import { BrowserLoginConfigError, browserLoginConfigFromEnv, MfaPolicyConfigError, mfaPolicyFromEnv } from '@fitledger/auth';
+import { loadMasterKey, MASTER_KEY_ENV, MASTER_KEY_FILE_ENV } from '@fitledger/crypto';
 import { createLogger, startTelemetry, telemetryConfigFromEnv } from '@fitledger/observability';
 import { loadQueryServiceConfig, QueryServiceConfigError } from './config';
 import { startQueryService } from './queryService';
 
 let config;
+let auth;
 try {
   config = loadQueryServiceConfig(process.env);
+  // MFA for privileged roles unless OIDC_MFA_ROLES=none; browser login when OIDC_REDIRECT_URI is set.
+  const mfa = mfaPolicyFromEnv(process.env);
+  const browserLogin = browserLoginConfigFromEnv(process.env);
+  auth = { ...(mfa ? { mfa } : {}), ...(browserLogin ? { browserLogin } : {}) };
 } catch (error) {
-  if (!(error instanceof QueryServiceConfigError)) throw error;
+  if (!(error instanceof QueryServiceConfigError || error instanceof BrowserLoginConfigError || error instanceof MfaPolicyConfigError)) throw error;
   process.stderr.write(`configuration error: ${error.message}\n`);
   process.exit(2);
 }
 const telemetry = startTelemetry(telemetryConfigFromEnv('query-service'));
 const logger = createLogger({ level: config.logLevel, service: 'query-service' });
-const service = await startQueryService(config, { logger });
+// With the master key (as the command service has it) trainers read clients' data by consent.
+const hasMasterKey = Boolean(process.env[MASTER_KEY_ENV] ?? process.env[MASTER_KEY_FILE_ENV]);
+const service = await startQueryService(config, { logger, ...auth, ...(hasMasterKey ? { masterKey: loadMasterKey(process.env) } : {}) });
 logger.info({ url: service.url }, 'query-service listening');
 
 let closing = false;

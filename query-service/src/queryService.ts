@@ -1,4 +1,6 @@
-import { createTokenVerifier } from '@fitledger/auth';
+import { createBrowserLogin, createTokenVerifier, migrateAuthSchema, type BrowserLoginConfig, type MfaPolicy } from '@fitledger/auth';
+import type { MasterKey } from '@fitledger/crypto';
+import { consentReaderOnPool } from './access/consentReader';
 import type { ReadModelDb } from '@fitledger/projections';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { Kysely, PostgresDialect } from 'kysely';
@@ -17,6 +19,15 @@ export interface StartQueryServiceOptions {
   readonly changeSource?: ChangeSource;
   readonly logger?: FastifyBaseLogger;
   readonly feed?: FeedOptions;
+  /**
+   * The master key of the local key store: with it the service reads subjects' consent streams
+   * (decrypting them) and mounts the trainer routes under `/clients/{clientId}`.
+   */
+  readonly masterKey?: MasterKey;
+  /** Privileged roles need a multi-factor login (see mfaPolicyFromEnv); default: not enforced. */
+  readonly mfa?: MfaPolicy;
+  /** Browser login (BFF) with sessions in this database (migrated at start); default: bearer tokens only. */
+  readonly browserLogin?: BrowserLoginConfig;
 }
 
 export interface RunningQueryService {
@@ -40,17 +51,30 @@ export async function startQueryService(config: QueryServiceConfig, options: Sta
       });
   const changeSource = options.changeSource ?? ownChangeSource;
   if (!changeSource) throw new Error('unreachable: no change source');
-  const verifier = createTokenVerifier({ issuer: config.oidcIssuer, audience: config.oidcAudience });
+  const verifier = createTokenVerifier({ issuer: config.oidcIssuer, audience: config.oidcAudience, ...(options.mfa ? { mfa: options.mfa } : {}) });
+  if (options.browserLogin) {
+    await migrateAuthSchema(pool).catch(async (error: unknown) => {
+      await ownChangeSource?.close();
+      await db.destroy();
+      throw error;
+    });
+  }
+  const browserLogin = options.browserLogin ? createBrowserLogin(options.browserLogin, { pool, verifier, ...(options.logger ? { logger: options.logger } : {}) }) : undefined;
+  const consents = options.masterKey === undefined ? undefined : consentReaderOnPool(pool, options.masterKey);
   const app = buildApp({
     // The pool itself: buildApp wraps it, and the exercise search runs prepared statements on it.
     db: pool,
     verifier,
     changeSource,
+    rateLimits: config.rateLimits,
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.feed ? { feed: options.feed } : {}),
+    ...(consents ? { consents: consents.reader } : {}),
+    ...(browserLogin ? { browserLogin } : {}),
   });
   const closeAdapters = async (): Promise<void> => {
     await ownChangeSource?.close();
+    await consents?.close();
     await db.destroy(); // ends the pool
   };
   let url: string;

@@ -1,10 +1,16 @@
 import type { Identity } from '@fitledger/auth';
+import type { FeedKind } from '@fitledger/projections';
+import type { FastifyRequest } from 'fastify';
 import { HttpProblem } from '@fitledger/http';
 
 /** Whose rows a request may read: every read-model query is restricted to exactly this pair. */
 export interface ReadScope {
   readonly tenantId: string;
   readonly subjectId: string;
+  /** Set when the read is someone else's data allowed by their consent: the version relied on. */
+  readonly consentVersion?: number;
+  /** Only these kinds of feed changes (a trainer's feed of a client: what the consent covers); all when absent. */
+  readonly feedKinds?: readonly FeedKind[];
 }
 
 /**
@@ -13,7 +19,7 @@ export interface ReadScope {
  * the requested subject and the access policy of packages/domain, and answer 404 (not 403) for a
  * subject the caller may not see, so the existence of other people's records is not disclosed.
  */
-export type ReadScopeResolver = (identity: Identity) => ReadScope | Promise<ReadScope>;
+export type ReadScopeResolver = (identity: Identity, request?: FastifyRequest) => ReadScope | Promise<ReadScope>;
 
 export const ownDataOnly: ReadScopeResolver = (identity) => ({ tenantId: identity.tenantId, subjectId: identity.sub });
 

@@ -6,6 +6,7 @@ import { EventCodec } from '@fitledger/event-codec';
 import { migrateEventStore, PostgresEventStore } from '@fitledger/event-store';
 import { getDevToken, startDevOidcProvider, type DevOidcProvider } from '@fitledger/testing/oidc';
 import { testDatabase } from '@fitledger/testing/vitest';
+import type { RateLimitOptions } from '@fitledger/http';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import pg from 'pg';
 import { buildApp } from '../app';
@@ -35,7 +36,7 @@ export interface CommandServiceTestEnv {
   close(): Promise<void>;
 }
 
-export async function startCommandServiceTestEnv(prefix: string, options: { bodyLimit?: number } = {}): Promise<CommandServiceTestEnv> {
+export async function startCommandServiceTestEnv(prefix: string, options: { bodyLimit?: number; rateLimits?: RateLimitOptions } = {}): Promise<CommandServiceTestEnv> {
   const db = await testDatabase(prefix);
   const pool = new pg.Pool({ connectionString: db.url, max: 5 });
   await migrateEventStore(pool);
@@ -53,6 +54,7 @@ export async function startCommandServiceTestEnv(prefix: string, options: { body
     clock: () => new Date(),
     randomBytes: (size) => randomBytes(size),
     ...(options.bodyLimit === undefined ? {} : { bodyLimit: options.bodyLimit }),
+    ...(options.rateLimits === undefined ? {} : { rateLimits: options.rateLimits }),
   });
   await app.ready();
 

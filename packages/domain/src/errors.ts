@@ -48,7 +48,11 @@ export type DomainErrorCode =
   | 'INVITATION_NOT_FOUND'
   | 'MEMBER_NOT_FOUND'
   | 'OWN_ROLE'
-  | 'LAST_ADMIN';
+  | 'LAST_ADMIN'
+  | 'EMERGENCY_ACCESS_EXISTS'
+  | 'EMERGENCY_ACCESS_NOT_FOUND'
+  | 'EMERGENCY_ACCESS_REVIEWED'
+  | 'OWN_REVIEW';
 
 /** A command broke a domain rule. `field` names the offending field when there is one. */
 export class DomainError extends Error {

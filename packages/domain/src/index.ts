@@ -52,3 +52,4 @@ export * from './access/consent';
 export * from './access/coaching';
 export * from './access/policy';
 export * from './access/organisation';
+export * from './access/emergencyAccess';

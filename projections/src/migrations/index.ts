@@ -10,6 +10,7 @@ import * as m0007 from './0007_templates';
 import * as m0008 from './0008_plans';
 import * as m0009 from './0009_goals';
 import * as m0010 from './0010_workoutEnergy';
+import * as m0011 from './0011_access';
 
 /** The read models' migrations, in order. Names never change once released. */
 export const readModelMigrations: Readonly<Record<string, Migration>> = {
@@ -23,6 +24,7 @@ export const readModelMigrations: Readonly<Record<string, Migration>> = {
   '0008_plans': m0008,
   '0009_goals': m0009,
   '0010_workout_energy': m0010,
+  '0011_access': m0011,
 };
 
 export const READ_MODEL_MIGRATION_TABLE = 'rm_migrations';

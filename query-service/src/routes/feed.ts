@@ -34,6 +34,7 @@ async function readFeedPage(db: Kysely<ReadModelDb>, scope: ReadScope, after: Fe
   let query = db.selectFrom('rm_feed_changes').select(['position', 'seq', 'kind', 'entity_id', 'op', 'payload', 'traceparent']).where('subject_id', '=', scope.subjectId);
   // Row comparison on the primary key (subject_id, position, seq): one index range scan.
   if (after) query = query.where(sql<boolean>`(position, seq) > (${after.position}, ${after.seq}::int)`);
+  if (scope.feedKinds !== undefined) query = query.where('kind', 'in', [...scope.feedKinds]);
   const rows: (FeedRow & { traceparent: string | null })[] = await query.orderBy('position').orderBy('seq').limit(limit).execute();
   // Read with each page: a change of units shows from the next message on.
   const preferences = rows.length === 0 ? undefined : await loadUnitPreferences(db, scope);
@@ -92,7 +93,18 @@ function heartbeat(socket: WebSocket, intervalMs: number): () => void {
  */
 export function feedRoutes(
   app: FastifyInstance,
-  deps: { db: Kysely<ReadModelDb>; verifier: TokenVerifier; hub: FeedHub; resolveScope: ReadScopeResolver; options?: FeedOptions },
+  deps: {
+    db: Kysely<ReadModelDb>;
+    verifier: TokenVerifier;
+    hub: FeedHub;
+    resolveScope: ReadScopeResolver;
+    options?: FeedOptions;
+    /**
+     * Re-decides the scope this often while a feed is open and closes it (1008) once it is refused:
+     * a feed of someone else's data ends soon after the consent it relied on is withdrawn.
+     */
+    recheckScopeMs?: number;
+  },
 ): void {
   const { db, verifier, hub, resolveScope } = deps;
   const pageSize = Math.min(Math.max(deps.options?.pageSize ?? 100, 1), 1000);
@@ -143,7 +155,7 @@ export function feedRoutes(
       const identity = request.identity;
       if (!identity) throw new AuthenticationError('TOKEN_MISSING', 'the request was not authenticated');
       requireReadScope(identity);
-      scopes.set(request, await resolveScope(identity));
+      scopes.set(request, await resolveScope(identity, request));
     },
     handler: () => {
       throw new HttpProblem(426, 'UPGRADE_REQUIRED', 'Upgrade Required', 'the feed is a WebSocket: send an upgrade request', undefined, { upgrade: 'websocket' });
@@ -171,12 +183,25 @@ export function feedRoutes(
       const deregister = hub.register(scope.subjectId, () => session.wake());
       const stopHeartbeat = heartbeat(socket, heartbeatIntervalMs);
       const stopExpiry = closeAtExpiry(socket, identity.expiresAtEpochS);
+      const recheck =
+        deps.recheckScopeMs === undefined
+          ? undefined
+          : setInterval(() => {
+              Promise.resolve(resolveScope(identity, request)).then(
+                () => undefined,
+                (error: unknown) => {
+                  request.log.info({ code: (error as { code?: unknown }).code }, 'feed access withdrawn');
+                  socket.close(CLOSE_POLICY_VIOLATION, 'access withdrawn');
+                },
+              );
+            }, deps.recheckScopeMs);
       // The feed only sends; anything a client sends is ignored (maxPayload bounds it).
       socket.on('message', () => undefined);
       socket.once('close', () => {
         deregister();
         stopHeartbeat();
         stopExpiry();
+        if (recheck !== undefined) clearInterval(recheck);
         void session.stop();
       });
       session.wake();

@@ -7,7 +7,7 @@ import { requireReadScope, type ReadScope, type ReadScopeResolver } from '../rea
 export async function readScopeOf(request: FastifyRequest, resolve: ReadScopeResolver): Promise<ReadScope> {
   const identity = requireIdentity(request);
   requireReadScope(identity);
-  return resolve(identity);
+  return resolve(identity, request);
 }
 
 /** Problem responses every authenticated route can answer. */

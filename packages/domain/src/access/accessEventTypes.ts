@@ -1,6 +1,10 @@
 import { defineEventType, type EventTypeDefinition } from '../events/eventRegistry';
 import { array, isoDateTime, object, oneOf, optional, string, uuid, type ObjectValidator } from '../validation/validator';
 import {
+  type EmergencyAccessClosedData,
+  type EmergencyAccessEventType,
+  type EmergencyAccessOpenedData,
+  type EmergencyAccessReviewedData,
   MEMBERSHIP_ROLES,
   ORGANISATION_KINDS,
   type MemberInvitedData,
@@ -21,7 +25,7 @@ import {
   type ConsentWithdrawnData,
 } from './events';
 
-export const ACCESS_LIMITS = { reasonMaxChars: 500, messageMaxChars: 500, providerMaxChars: 40, organisationNameMaxChars: 120 } as const;
+export const ACCESS_LIMITS = { reasonMaxChars: 500, messageMaxChars: 500, providerMaxChars: 40, organisationNameMaxChars: 120, emergencyMinutesMax: 24 * 60, emergencyReasonMinChars: 10 } as const;
 
 /** Opaque subject ids are UUIDs (the dev provider's subs; issue 5 maps other issuers' subs to UUIDs). */
 const subjectId = uuid;
@@ -98,3 +102,24 @@ export const organisationEventTypes = [
   defineEventType({ type: 'MemberRoleChanged', schemaVersion: 1, plainFields: ['organisationId', 'subjectId'], validator: memberRoleChangedValidator, upcasters: {} }),
   defineEventType({ type: 'MemberRemoved', schemaVersion: 1, plainFields: ['organisationId', 'subjectId'], validator: memberRemovedValidator, upcasters: {} }),
 ] as const satisfies readonly EventTypeDefinition<OrganisationEventType, unknown>[];
+
+export const emergencyAccessOpenedValidator: ObjectValidator<EmergencyAccessOpenedData> = object({
+  grantId: uuid(),
+  openedBy: subjectId(),
+  reason: string({ min: ACCESS_LIMITS.emergencyReasonMinChars, max: ACCESS_LIMITS.reasonMaxChars }),
+  expiresAt: isoDateTime(),
+});
+export const emergencyAccessClosedValidator: ObjectValidator<EmergencyAccessClosedData> = object({ grantId: uuid() });
+export const emergencyAccessReviewedValidator: ObjectValidator<EmergencyAccessReviewedData> = object({
+  grantId: uuid(),
+  reviewedBy: subjectId(),
+  outcome: oneOf(['justified', 'unjustified'] as const),
+  note: optional(reason),
+});
+
+/** Emergency access, on a stream per subject: ids in clear, the reason and the review sealed. */
+export const emergencyAccessEventTypes = [
+  defineEventType({ type: 'EmergencyAccessOpened', schemaVersion: 1, plainFields: ['grantId', 'openedBy'], validator: emergencyAccessOpenedValidator, upcasters: {} }),
+  defineEventType({ type: 'EmergencyAccessClosed', schemaVersion: 1, plainFields: ['grantId'], validator: emergencyAccessClosedValidator, upcasters: {} }),
+  defineEventType({ type: 'EmergencyAccessReviewed', schemaVersion: 1, plainFields: ['grantId', 'reviewedBy'], validator: emergencyAccessReviewedValidator, upcasters: {} }),
+] as const satisfies readonly EventTypeDefinition<EmergencyAccessEventType, unknown>[];

@@ -41,3 +41,11 @@ export type ChangeMemberRole = Command<'ChangeMemberRole', { readonly organisati
 /** By an org admin (anyone but the last admin), or by the member leaving. */
 export type RemoveMember = Command<'RemoveMember', { readonly organisationId: string; readonly subjectId: string; readonly reason?: string }>;
 export type OrganisationCommand = CreateOrganisation | InviteMember | JoinOrganisation | ChangeMemberRole | RemoveMember;
+
+/** By an org admin of the subject's organisation (checked by the service); at most EMERGENCY_ACCESS_MAX_MINUTES. */
+export type OpenEmergencyAccess = Command<'OpenEmergencyAccess', { readonly grantId: string; readonly reason: string; readonly minutes: number }>;
+/** By whoever opened it, or the subject. */
+export type CloseEmergencyAccess = Command<'CloseEmergencyAccess', { readonly grantId: string }>;
+/** By an auditor or platform admin, never the one who opened it. */
+export type ReviewEmergencyAccess = Command<'ReviewEmergencyAccess', { readonly grantId: string; readonly outcome: 'justified' | 'unjustified'; readonly note?: string }>;
+export type EmergencyAccessCommand = OpenEmergencyAccess | CloseEmergencyAccess | ReviewEmergencyAccess;

@@ -66,3 +66,13 @@ export type MemberRoleChanged = Event<'MemberRoleChanged', MemberRoleChangedData
 export type MemberRemoved = Event<'MemberRemoved', MemberRemovedData>;
 export type OrganisationEvent = OrganisationCreated | MemberInvited | MemberJoined | MemberRoleChanged | MemberRemoved;
 export type OrganisationEventType = OrganisationEvent['type'];
+
+/** Emergency ("break-glass") access to a subject's data: stated reason, bounded time, visible to the subject, reviewed after. */
+export type EmergencyAccessOpenedData = { readonly grantId: string; readonly openedBy: string; readonly reason: string; readonly expiresAt: string };
+export type EmergencyAccessClosedData = { readonly grantId: string };
+export type EmergencyAccessReviewedData = { readonly grantId: string; readonly reviewedBy: string; readonly outcome: 'justified' | 'unjustified'; readonly note?: string };
+export type EmergencyAccessOpened = Event<'EmergencyAccessOpened', EmergencyAccessOpenedData>;
+export type EmergencyAccessClosed = Event<'EmergencyAccessClosed', EmergencyAccessClosedData>;
+export type EmergencyAccessReviewed = Event<'EmergencyAccessReviewed', EmergencyAccessReviewedData>;
+export type EmergencyAccessEvent = EmergencyAccessOpened | EmergencyAccessClosed | EmergencyAccessReviewed;
+export type EmergencyAccessEventType = EmergencyAccessEvent['type'];

@@ -1,0 +1,153 @@
+import { accessProjection, bodyMeasurementsProjection, goalsProjection, profilesProjection, workoutsProjection } from '@fitledger/projections';
+import { CONSENT_VERSION_HEADER } from '@fitledger/query-service';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HandshakeRefused, openFeed } from '../../query-service/src/testing/feedClient';
+import { startPipeline, type Pipeline } from './pipeline';
+
+const SQUAT = '0190f5a2-7c1e-7b3a-9d4e-5f6a7b8c9d0e';
+
+// Trainer–client access over HTTP, through the real command service, projections and query
+// service: the coach sees alice's workouts only with an active relationship AND her consent for
+// that scope; her withdrawal counts on the coach's very next request.
+describe('coaching and consent: a trainer reads a client’s data only as consented', () => {
+  let pipeline: Pipeline;
+  let alice: { sub: string; token: string };
+  let bob: { sub: string; token: string };
+  let coach: { sub: string; token: string };
+
+  beforeAll(async () => {
+    pipeline = await startPipeline('coaching_consent', [workoutsProjection(), bodyMeasurementsProjection(), profilesProjection(), goalsProjection(), accessProjection()], { listen: true });
+    const { env } = pipeline;
+    alice = { sub: env.oidc.users.alice.sub, token: env.tokens.alice };
+    bob = { sub: env.oidc.users.bob.sub, token: env.tokens.bob };
+    coach = { sub: env.oidc.users.coach.sub, token: env.tokens.coach };
+  });
+  afterAll(async () => {
+    await pipeline?.close();
+  });
+
+  async function send(token: string, method: 'POST' | 'PUT' | 'DELETE', url: string, body: object, status: number): Promise<Record<string, string>> {
+    const response = await pipeline.env.inject(method, url, { token, body });
+    expect(response.statusCode, response.body).toBe(status);
+    const result = response.json<Record<string, string>>();
+    if (result['position'] !== undefined) await pipeline.settle(result['position']);
+    return result;
+  }
+
+  it('invite → accept → consent for workouts: the coach reads workouts (citing the consent version), never body metrics; a withdrawal denies the next read', async () => {
+    const { workoutId } = await send(alice.token, 'POST', '/api/v1/workouts', { start: true, startedAt: '2026-05-04T07:00:00.000Z', title: 'Squats' }, 201);
+    await send(alice.token, 'POST', `/api/v1/workouts/${workoutId}/sets`, { occurredAt: '2026-05-04T07:10:00.000Z', set: { exerciseId: SQUAT, reps: 5, load: { value: 100, unit: 'kg' } } }, 201);
+    await send(alice.token, 'POST', '/api/v1/body-metrics', { measurement: { metric: 'weight', weight: { value: 61.5, unit: 'kg' } }, measuredAt: '2026-05-04T06:30:00.000Z' }, 201);
+
+    const workouts = `/api/v1/clients/${alice.sub}/workouts`;
+    const weights = `/api/v1/clients/${alice.sub}/body-metrics?metric=weight`;
+    // Nothing yet: no relationship, no consent.
+    expect((await pipeline.get(workouts, coach.token)).statusCode).toBe(403);
+
+    const { relationshipId } = await send(coach.token, 'POST', '/api/v1/coaching/invitations', { clientId: alice.sub }, 201);
+    expect((await pipeline.get('/api/v1/coaching', alice.token)).json()).toMatchObject({ items: [{ relationshipId, trainerId: coach.sub, status: 'invited' }] });
+    // Only the invited client accepts; to bob the invitation does not exist.
+    await send(bob.token, 'POST', `/api/v1/coaching/${relationshipId}/accept`, {}, 404);
+    await send(alice.token, 'POST', `/api/v1/coaching/${relationshipId}/accept`, {}, 200);
+    expect((await pipeline.get('/api/v1/clients', coach.token)).json()).toMatchObject({ items: [{ relationshipId, clientId: alice.sub, status: 'active' }] });
+    // A relationship alone shows nothing.
+    expect((await pipeline.get(workouts, coach.token)).statusCode).toBe(403);
+
+    const { consentId } = await send(alice.token, 'POST', '/api/v1/consents', { purpose: 'trainer_sharing', trainerId: coach.sub, scopes: ['workouts', 'goals'] }, 201);
+    const read = await pipeline.get(workouts, coach.token);
+    expect(read.statusCode, read.body).toBe(200);
+    expect(read.json()).toMatchObject({ items: [{ workoutId, setCount: 1 }] });
+    expect(read.headers[CONSENT_VERSION_HEADER]).toBe('1');
+    expect((await pipeline.get(`/api/v1/clients/${alice.sub}/workouts/${workoutId}`, coach.token)).statusCode).toBe(200);
+    expect((await pipeline.get(`/api/v1/clients/${alice.sub}/personal-records`, coach.token)).statusCode).toBe(200);
+    // Scope `workouts` does not reveal body metrics.
+    const denied = await pipeline.get(weights, coach.token);
+    expect(denied.statusCode).toBe(403);
+    expect(denied.json()).toMatchObject({ code: 'ACCESS_DENIED' });
+    expect(denied.body).not.toContain('61.5');
+    // The positive control: alice reads her own weights on the same route.
+    expect((await pipeline.get(weights, alice.token)).statusCode).toBe(200);
+    // bob is no trainer: alice's consent to the coach gives him nothing.
+    expect((await pipeline.get(workouts, bob.token)).statusCode).toBe(403);
+
+    // Withdrawn: the coach's next request is refused — no projection to wait for.
+    const withdrawn = await pipeline.env.inject('DELETE', `/api/v1/consents/${consentId}`, { token: alice.token, body: {} });
+    expect(withdrawn.statusCode, withdrawn.body).toBe(200);
+    expect((await pipeline.get(workouts, coach.token)).statusCode).toBe(403);
+    // Nobody but alice can withdraw or give her consents: the coach cannot re-grant himself.
+    await send(coach.token, 'DELETE', `/api/v1/consents/${consentId}`, {}, 404);
+  });
+
+  it("a minor's consent is not in force until the named guardian confirms it", async () => {
+    // bob is 14 (his profile says so); the coach coaches him.
+    await send(bob.token, 'PUT', '/api/v1/profile', { birthDate: '2012-02-01' }, 201);
+    const { relationshipId } = await send(coach.token, 'POST', '/api/v1/coaching/invitations', { clientId: bob.sub }, 201);
+    await send(bob.token, 'POST', `/api/v1/coaching/${relationshipId}/accept`, {}, 200);
+    await send(bob.token, 'POST', '/api/v1/workouts', { start: true, startedAt: '2026-05-05T16:00:00.000Z', title: 'Sprints' }, 201);
+
+    const noGuardian = await pipeline.env.inject('POST', '/api/v1/consents', { token: bob.token, body: { purpose: 'trainer_sharing', trainerId: coach.sub, scopes: ['workouts'] } });
+    expect(noGuardian.statusCode).toBe(422);
+    expect(noGuardian.json()).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ field: '/body/guardianId' }] });
+    // alice stands in as bob's guardian.
+    const { consentId } = await send(bob.token, 'POST', '/api/v1/consents', { purpose: 'trainer_sharing', trainerId: coach.sub, scopes: ['workouts'], guardianId: alice.sub }, 201);
+    const workouts = `/api/v1/clients/${bob.sub}/workouts`;
+    expect((await pipeline.get(workouts, coach.token)).statusCode).toBe(403);
+    expect((await pipeline.get('/api/v1/consents', bob.token)).json()).toMatchObject({ items: [{ consentId, confirmed: false, withdrawn: false, version: 1 }] });
+    // Only the named guardian confirms: the coach cannot.
+    await send(coach.token, 'POST', `/api/v1/consents/${bob.sub}/${consentId}/guardian-confirmation`, {}, 404);
+    await send(alice.token, 'POST', `/api/v1/consents/${bob.sub}/${consentId}/guardian-confirmation`, {}, 200);
+    const read = await pipeline.get(workouts, coach.token);
+    expect(read.statusCode, read.body).toBe(200);
+    expect(read.headers[CONSENT_VERSION_HEADER]).toBe('2');
+    // Ending the relationship ends the access, whatever the consent says.
+    await send(bob.token, 'POST', `/api/v1/coaching/${relationshipId}/end`, { reason: 'season over' }, 200);
+    expect((await pipeline.get(workouts, coach.token)).statusCode).toBe(403);
+  });
+
+  it("a trainer's live feed of a client carries only the consented kinds and closes when the consent is withdrawn", async () => {
+    const feedUrl = pipeline.feedUrl.replace(/\/feed$/, `/clients/${alice.sub}/feed`);
+    // The consent of the first test was withdrawn: the handshake is refused.
+    await expect(openFeed(feedUrl, { token: coach.token })).rejects.toMatchObject({ status: 403 });
+    await expect(openFeed(feedUrl, { token: coach.token })).rejects.toBeInstanceOf(HandshakeRefused);
+    const { consentId } = await send(alice.token, 'POST', '/api/v1/consents', { purpose: 'trainer_sharing', trainerId: coach.sub, scopes: ['workouts'] }, 201);
+    const feed = await openFeed(feedUrl, { token: coach.token });
+    // Backlog: her workout and PR changes; never her weigh-in (body_metrics is not consented).
+    const { workoutId } = await send(alice.token, 'POST', '/api/v1/workouts', { start: true, startedAt: '2026-05-06T07:00:00.000Z', title: 'Live' }, 201);
+    await send(alice.token, 'POST', '/api/v1/body-metrics', { measurement: { metric: 'weight', weight: { value: 61.2, unit: 'kg' } }, measuredAt: '2026-05-06T06:30:00.000Z' }, 201);
+    const { workoutId: last } = await send(alice.token, 'POST', '/api/v1/workouts', { start: true, startedAt: '2026-05-06T18:00:00.000Z', title: 'Evening' }, 201);
+    const seen: { kind: string; entityId: string }[] = [];
+    while (!seen.some((m) => m.entityId === last)) seen.push(await feed.next());
+    expect(seen.map((m) => m.kind)).not.toContain('body_measurement');
+    expect(seen.map((m) => m.entityId)).toContain(workoutId);
+    // The owner's own feed has the weigh-in: the filter is the consent's, not the data's.
+    const own = await openFeed(pipeline.feedUrl, { token: alice.token });
+    const mine: string[] = [];
+    while (!mine.includes('body_measurement')) mine.push((await own.next()).kind);
+    await own.close();
+
+    await send(alice.token, 'DELETE', `/api/v1/consents/${consentId}`, {}, 200);
+    expect(await feed.closed).toMatchObject({ code: 1008 });
+  });
+
+  it('refuses mass assignment and bad input with 400 naming the field; only trainers invite', async () => {
+    for (const [body, field] of [
+      [{ purpose: 'trainer_sharing', trainerId: coach.sub, scopes: ['workouts'], subjectId: bob.sub }, '/body/subjectId'],
+      [{ purpose: 'trainer_sharing', trainerId: coach.sub, scopes: ['workouts'], role: 'trainer' }, '/body/role'],
+      [{ purpose: 'trainer_sharing', trainerId: coach.sub, scopes: ['workouts'], organisationId: 'x' }, '/body/organisationId'],
+      [{ purpose: 'trainer_sharing', trainerId: coach.sub, scopes: ['dna'] }, '/body/scopes/0'],
+      [{ purpose: 'marketing' }, '/body/purpose'],
+    ] as const) {
+      const response = await pipeline.env.inject('POST', '/api/v1/consents', { token: alice.token, body });
+      expect(response.statusCode, JSON.stringify(body)).toBe(400);
+      expect(response.json<{ errors: { field: string }[] }>().errors.map((e) => e.field)).toContain(field);
+    }
+    const byClient = await pipeline.env.inject('POST', '/api/v1/coaching/invitations', { token: alice.token, body: { clientId: bob.sub } });
+    expect(byClient.statusCode).toBe(403);
+    const withRole = await pipeline.env.inject('POST', '/api/v1/coaching/invitations', { token: coach.token, body: { clientId: bob.sub, trainerId: alice.sub } });
+    expect(withRole.statusCode).toBe(400);
+    // A client id that is not a UUID on the read side: 400 naming the parameter.
+    const badId = await pipeline.get('/api/v1/clients/not-a-subject/workouts', coach.token);
+    expect(badId.statusCode).toBe(400);
+    expect(badId.json()).toMatchObject({ errors: [{ field: '/params/clientId' }] });
+  });
+});
