@@ -3,8 +3,15 @@ import {
   coachingStreamId,
   consentDecider,
   consentStreamId,
+  emergencyAccessDecider,
+  emergencyAccessStreamId,
+  subjectOfEmergencyAccessKey,
+  EMERGENCY_ACCESS_ROLES,
   organisationDecider,
   organisationStreamId,
+  type EmergencyAccessCommand,
+  type EmergencyAccessEvent,
+  type EmergencyAccessState,
   type CoachingCommand,
   type CoachingEvent,
   type CoachingState,
@@ -102,3 +109,36 @@ export const organisationKind: StreamKind<OrganisationState, OrganisationCommand
 
 export const createOrganisationCommandRunner = (deps: StreamRunnerDeps) => createStreamCommandRunner(organisationKind, deps);
 export type OrganisationCommandRunner = ReturnType<typeof createOrganisationCommandRunner>;
+
+/**
+ * Emergency access: a stream per subject (`emergency-<subjectId>`). An org admin opens it for a
+ * subject of their organisation; the opener or the subject closes it; an auditor or platform
+ * admin reviews it (the routes check those roles; the decider checks who opened it).
+ */
+export function decideEmergencyAccessAccess(caller: Caller, action: StreamAction, owner: StreamOwner | undefined, key: string): AccessDecision {
+  if (!caller.scopes.includes(WRITE_SCOPE)) return { outcome: 'forbidden', reason: 'missing_scope' };
+  if (action === 'create') {
+    if (!EMERGENCY_ACCESS_ROLES.includes(caller.role)) return { outcome: 'forbidden', reason: 'role' };
+    if (!key.startsWith(`${caller.tenantId}.`)) return { outcome: 'not_found' };
+    if (owner === undefined) return { outcome: 'allow', subjectId: subjectOfEmergencyAccessKey(key), tenantId: caller.tenantId };
+    return owner.tenantId === caller.tenantId ? { outcome: 'allow', subjectId: owner.subjectId, tenantId: owner.tenantId } : { outcome: 'not_found' };
+  }
+  if (owner === undefined) return { outcome: 'not_found' };
+  const reviewer = caller.role === 'auditor' || caller.role === 'platform_admin';
+  if (owner.tenantId !== caller.tenantId && caller.sub !== owner.subjectId && caller.role !== 'platform_admin') return { outcome: 'not_found' };
+  return reviewer || caller.sub === owner.subjectId || EMERGENCY_ACCESS_ROLES.includes(caller.role) ? { outcome: 'allow', subjectId: owner.subjectId, tenantId: owner.tenantId } : { outcome: 'not_found' };
+}
+
+export const emergencyAccessKind: StreamKind<EmergencyAccessState, EmergencyAccessCommand, EmergencyAccessEvent> = {
+  noun: 'emergency access',
+  notFoundCode: 'EMERGENCY_ACCESS_NOT_FOUND',
+  alreadyExists: { code: 'EMERGENCY_ACCESS_EXISTS', field: 'grantId' },
+  notFoundDomainCodes: new Set(['EMERGENCY_ACCESS_NOT_FOUND']),
+  roleNotAllowed: 'only an org admin opens emergency access',
+  decider: emergencyAccessDecider,
+  streamId: emergencyAccessStreamId,
+  access: decideEmergencyAccessAccess,
+};
+
+export const createEmergencyAccessCommandRunner = (deps: StreamRunnerDeps) => createStreamCommandRunner(emergencyAccessKind, deps);
+export type EmergencyAccessCommandRunner = ReturnType<typeof createEmergencyAccessCommandRunner>;

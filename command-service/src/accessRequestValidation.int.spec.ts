@@ -20,6 +20,8 @@ interface Fixture {
   readonly relationshipId: string;
   /** An organisation alice administers, the coach a trainer in it, bob invited. */
   readonly organisationId: string;
+  /** An emergency grant the org admin opened on alice's data. */
+  readonly grantId: string;
 }
 
 describe('request validation on every consent and coaching route (real PostgreSQL, real OIDC provider)', () => {
@@ -27,11 +29,16 @@ describe('request validation on every consent and coaching route (real PostgreSQ
   let coach = '';
   let alice = '';
   let platformAdmin = '';
+  let orgAdmin = '';
+  let auditor = '';
 
   beforeAll(async () => {
     env = await startCommandServiceTestEnv('cmd_access_validation');
     coach = env.oidc.users.coach.sub;
     alice = env.oidc.users.alice.sub;
+    const sign = (role: string) => signTestToken({ ...env.oidc.accessTokenClaims('alice'), sub: randomUUID(), role, amr: ['pwd', 'otp'] }, { privateKey: env.oidc.signingKey });
+    orgAdmin = await sign('org_admin');
+    auditor = await sign('auditor');
     platformAdmin = await signTestToken({ ...env.oidc.accessTokenClaims('alice'), sub: randomUUID(), role: 'platform_admin', amr: ['pwd', 'otp'] }, { privateKey: env.oidc.signingKey });
     const profile = await env.inject('PUT', '/api/v1/profile', { token: env.tokens.bob, body: { birthDate: '2012-02-01' } });
     expect(profile.statusCode, profile.body).toBe(201);
@@ -60,7 +67,8 @@ describe('request validation on every consent and coaching route (real PostgreSQ
     await act(env.tokens.alice, `/api/v1/organisations/${organisationId}/invitations`, { subjectId: coach, role: 'trainer' });
     await act(env.tokens.coach, `/api/v1/organisations/${organisationId}/join`, {});
     await act(env.tokens.alice, `/api/v1/organisations/${organisationId}/invitations`, { subjectId: env.oidc.users.bob.sub, role: 'client' });
-    return { consentId, minorConsentId, bob: env.oidc.users.bob.sub, relationshipId, organisationId };
+    const { grantId = '' } = await post(orgAdmin, '/api/v1/emergency-access', { subjectId: alice, reason: 'Member collapsed on the floor', minutes: 30 });
+    return { consentId, minorConsentId, bob: env.oidc.users.bob.sub, relationshipId, organisationId, grantId };
   }
 
   const routes: readonly RouteCase<Fixture>[] = [
@@ -194,6 +202,43 @@ describe('request validation on every consent and coaching route (real PostgreSQ
       valid: { reason: 'moved' },
       wrongTypes: [['/body/reason', { reason: false }]],
       outOfRange: [['/body/reason', { reason: 'x'.repeat(501) }]],
+    },
+    {
+      name: 'POST /emergency-access',
+      method: 'POST',
+      token: () => orgAdmin,
+      url: () => '/api/v1/emergency-access',
+      get valid() {
+        return { grantId: randomUUID(), subjectId: alice, reason: 'Member collapsed on the floor', minutes: 30 };
+      },
+      wrongTypes: [['/body/minutes', { subjectId: '0b8f4a2e-6c1d-4e57-9a3b-1f2d3c4b5a61', reason: 'Member collapsed on the floor', minutes: '30' }]],
+      outOfRange: [
+        ['/body/reason', { subjectId: '0b8f4a2e-6c1d-4e57-9a3b-1f2d3c4b5a61', reason: 'urgent', minutes: 30 }],
+        ['/body/minutes', { subjectId: '0b8f4a2e-6c1d-4e57-9a3b-1f2d3c4b5a61', reason: 'Member collapsed on the floor', minutes: 1441 }],
+        ['/body/subjectId', { subjectId: 'alice', reason: 'Member collapsed on the floor', minutes: 30 }],
+      ],
+    },
+    {
+      name: 'POST /emergency-access/{subjectId}/{grantId}/close',
+      method: 'POST',
+      url: (f) => `/api/v1/emergency-access/${alice}/${f.grantId}/close`,
+      badPath: { url: '/api/v1/emergency-access/alice/g1/close', field: '/params/subjectId' },
+      valid: {},
+      wrongTypes: [],
+      outOfRange: [],
+    },
+    {
+      name: 'POST /emergency-access/{subjectId}/{grantId}/review',
+      method: 'POST',
+      token: () => auditor,
+      url: (f) => `/api/v1/emergency-access/${alice}/${f.grantId}/review`,
+      badPath: { url: '/api/v1/emergency-access/alice/g1/review', field: '/params/subjectId' },
+      valid: { outcome: 'justified' },
+      wrongTypes: [['/body/note', { outcome: 'justified', note: 3 }]],
+      outOfRange: [
+        ['/body/outcome', { outcome: 'fine' }],
+        ['/body/outcome', {}],
+      ],
     },
   ];
 

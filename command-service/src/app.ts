@@ -27,9 +27,9 @@ import { createTemplateCommandRunner } from './templateCommandRunner';
 import { exerciseRoutes } from './routes/exercises';
 import { API_PREFIX, workoutRoutes } from './routes/workouts';
 import { createWorkoutCommandRunner } from './workoutCommandRunner';
-import { createCoachingCommandRunner, createConsentCommandRunner, createOrganisationCommandRunner } from './accessCommandRunners';
+import { createCoachingCommandRunner, createConsentCommandRunner, createEmergencyAccessCommandRunner, createOrganisationCommandRunner } from './accessCommandRunners';
 import { organisationRoutes } from './routes/organisations';
-import { accessRoutes } from './routes/access';
+import { accessRoutes, emergencyAccessRoutes } from './routes/access';
 import { DEFAULT_AGE_OF_DIGITAL_CONSENT } from '@fitledger/domain';
 
 export { ConfigError, loadConfig, DEFAULT_BODY_LIMIT_BYTES, DEFAULT_PORT, type CommandServiceConfig } from './config';
@@ -87,6 +87,7 @@ export function buildApp(deps: Deps): FastifyInstance {
     profiles: profileRunner,
     ageOfDigitalConsent: deps.ageOfDigitalConsent ?? DEFAULT_AGE_OF_DIGITAL_CONSENT,
   });
+  void app.register(emergencyAccessRoutes, { prefix: API_PREFIX, verifier: deps.verifier, emergency: createEmergencyAccessCommandRunner(runnerDeps) });
   void app.register(organisationRoutes, { prefix: API_PREFIX, verifier: deps.verifier, organisations: createOrganisationCommandRunner(runnerDeps) });
   void app.register(planRoutes, { prefix: API_PREFIX, verifier: deps.verifier, plans: createPlanCommandRunner(runnerDeps), templates: templateRunner });
   return app;

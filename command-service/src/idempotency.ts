@@ -13,7 +13,7 @@ const EVENT_ID_PURPOSE = 'fitledger/command-service/event-id';
 const GENERATED_ID_PURPOSE = 'fitledger/command-service/generated-id';
 const COMMAND_ID_PURPOSE = 'fitledger/command-service/command-id';
 
-export type GeneratedIdPurpose = 'workoutId' | 'setId' | 'exerciseId' | 'measurementId' | 'templateId' | 'planId' | 'goalId' | 'consentId' | 'relationshipId' | 'organisationId';
+export type GeneratedIdPurpose = 'workoutId' | 'setId' | 'exerciseId' | 'measurementId' | 'templateId' | 'planId' | 'goalId' | 'consentId' | 'relationshipId' | 'organisationId' | 'grantId';
 
 /** The request as far as idempotency is concerned: a retry must send the same one. */
 export interface RequestFingerprintInput {

@@ -292,8 +292,23 @@ export interface RmMembershipsTable {
   updated_position: string;
 }
 
+/** An emergency (break-glass) grant (migration 0012); unreviewed ones form the auditors' queue. */
+export interface RmEmergencyAccessTable {
+  grant_id: string;
+  tenant_id: string;
+  subject_id: string;
+  opened_by: string;
+  opened_at: Timestamp;
+  expires_at: Timestamp;
+  closed_at: NullableTimestamp;
+  reviewed_by: string | null;
+  review_outcome: string | null;
+  updated_position: string;
+}
+
 /** The read-model schema (see migrations/). */
 export interface ReadModelDb {
+  rm_emergency_access: RmEmergencyAccessTable;
   rm_organisations: RmOrganisationsTable;
   rm_memberships: RmMembershipsTable;
   rm_coaching: RmCoachingTable;

@@ -7,7 +7,7 @@ export type { FeedMessage } from './feed/feedMessage';
 export type { FeedOptions } from './routes/feed';
 export { ownDataOnly, type ReadScope, type ReadScopeResolver } from './readScope';
 export { eventStoreConsentReader, consentReaderOnPool, type ConsentReader } from './access/consentReader';
-export { CONSENT_VERSION_HEADER } from './access/clientRoutes';
+export { CONSENT_VERSION_HEADER, EMERGENCY_ACCESS_HEADER } from './access/clientRoutes';
 export { loadQueryServiceConfig, QueryServiceConfigError, type QueryServiceConfig } from './config';
 export { startQueryService, type RunningQueryService, type StartQueryServiceOptions } from './queryService';
 export { searchExercises, suggestExercises, findExercise, type SearchParams, type ExerciseFilters } from './exercises/exerciseLibrary';

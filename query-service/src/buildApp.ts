@@ -27,6 +27,7 @@ import { workoutRoutes } from './routes/workouts';
 import { accessListRoutes, accessSchemas } from './access/accessListRoutes';
 import { clientFeedResolver, clientIdParam, clientScopedRoutes } from './access/clientRoutes';
 import type { ConsentReader } from './access/consentReader';
+import { emergencyAccessReadRoutes, emergencyAccessSchemas } from './access/emergencyAccessRoutes';
 import { representationSchemas } from './workoutRepresentation';
 
 export interface QueryServiceDeps {
@@ -84,7 +85,7 @@ export function buildApp(deps: QueryServiceDeps): FastifyInstance {
   });
   // Before the routes: its hooks and the 429 it adds to their OpenAPI responses reach only routes registered after it.
   void app.register(rateLimits, deps.rateLimits ?? DEFAULT_RATE_LIMITS);
-  for (const schema of [...representationSchemas, ...exerciseRepresentationSchemas, bodyMeasurementSchema, templateSchema, planSchema, goalSchema, profileSchema, ...accessSchemas]) app.addSchema(schema);
+  for (const schema of [...representationSchemas, ...exerciseRepresentationSchemas, bodyMeasurementSchema, templateSchema, planSchema, goalSchema, profileSchema, ...accessSchemas, ...emergencyAccessSchemas]) app.addSchema(schema);
 
   if (deps.browserLogin) void app.register(browserLoginRoutes, { login: deps.browserLogin });
 
@@ -115,6 +116,7 @@ export function buildApp(deps: QueryServiceDeps): FastifyInstance {
         exportRoutes(rest, { db, resolveScope });
         accessListRoutes(rest, { db, resolveScope });
         if (deps.consents !== undefined) {
+          emergencyAccessReadRoutes(rest, { db, resolveScope, consents: deps.consents });
           clientScopedRoutes(rest, { db, consents: deps.consents, clock: deps.clock ?? (() => new Date()) }, [
             {
               scope: 'workouts',

@@ -9,6 +9,8 @@ export interface ReadScope {
   readonly subjectId: string;
   /** Set when the read is someone else's data allowed by their consent: the version relied on. */
   readonly consentVersion?: number;
+  /** Set when the read is allowed by the caller's open emergency (break-glass) grant. */
+  readonly emergencyGrantId?: string;
   /** Only these kinds of feed changes (a trainer's feed of a client: what the consent covers); all when absent. */
   readonly feedKinds?: readonly FeedKind[];
 }

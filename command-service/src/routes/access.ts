@@ -1,7 +1,8 @@
 import { authenticate, requireIdentity, type TokenVerifier } from '@fitledger/auth';
-import { ACCESS_LIMITS, CONSENT_PURPOSES, SHARING_SCOPES, type ConsentPurpose, type SharingScope } from '@fitledger/domain';
+import { ACCESS_LIMITS, CONSENT_PURPOSES, emergencyAccessKey, SHARING_SCOPES, type ConsentPurpose, type SharingScope } from '@fitledger/domain';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import type { CoachingCommandRunner, ConsentCommandRunner } from '../accessCommandRunners';
+import type { CoachingCommandRunner, ConsentCommandRunner, EmergencyAccessCommandRunner } from '../accessCommandRunners';
+import { HttpProblem } from '@fitledger/http';
 import { fieldLocator } from '../problems';
 import type { ProfileCommandRunner } from '../profileCommandRunner';
 import { commandContextOf, emptyBodyIsEmptyObject, present, sendOutcome } from './commandRequest';
@@ -227,5 +228,99 @@ export const accessRoutes: FastifyPluginAsync<AccessRoutesOptions> = (app: Fasti
       },
     );
   }
+  return Promise.resolve();
+};
+
+/** Break-glass: open (org admins), close (opener or subject), review (auditors, platform admins). */
+export const emergencyAccessRoutes: FastifyPluginAsync<{ verifier: TokenVerifier; emergency: EmergencyAccessCommandRunner }> = (app: FastifyInstance, { verifier, emergency }) => {
+  app.addHook('onRequest', authenticate(verifier));
+  app.removeContentTypeParser('text/plain');
+  const tags = ['emergency access'];
+  const grantParams = { type: 'object', additionalProperties: false, required: ['subjectId', 'grantId'], properties: { subjectId: uuid, grantId: uuid } } as const;
+  const grantResult = { type: 'object', required: ['grantId', 'revision', 'position'], properties: { grantId: { type: 'string' }, revision: { type: 'integer' }, position: { type: 'string' } } } as const;
+  // Closing and reviewing are decided on the grant (opener, subject) and the reviewer roles, not the opening role.
+  const anyRole = { assertMayWrite: () => undefined, context: emergency.context };
+
+  app.post<{ Body: { grantId?: string; subjectId: string; reason: string; minutes: number } }>(
+    '/emergency-access',
+    {
+      schema: {
+        tags,
+        summary: 'Open emergency access to a subject of your organisation (org admins)',
+        description: 'States a reason (10–500 characters) and lasts at most 24 h. The subject sees it; it is flagged for review by an auditor.',
+        headers: commandHeaders,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['subjectId', 'reason', 'minutes'],
+          properties: {
+            grantId: uuid,
+            subjectId: uuid,
+            reason: { type: 'string', minLength: ACCESS_LIMITS.emergencyReasonMinChars, maxLength: ACCESS_LIMITS.reasonMaxChars },
+            minutes: { type: 'integer', minimum: 1, maximum: ACCESS_LIMITS.emergencyMinutesMax },
+          },
+        },
+        response: { 201: { description: 'Opened (or already so).', ...grantResult }, ...problems },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      const ctx = await commandContextOf(request, emergency);
+      const grantId = body.grantId ?? ctx.newId('grantId');
+      const outcome = await emergency.execute(ctx, {
+        id: emergencyAccessKey(ctx.identity.tenantId, body.subjectId),
+        action: 'create',
+        locate: fieldLocator(),
+        command: (metadata) => ({ type: 'OpenEmergencyAccess', metadata, data: { grantId, reason: body.reason, minutes: body.minutes } }),
+      });
+      return sendOutcome(reply, 201, { grantId, ...outcome });
+    },
+  );
+
+  app.post<{ Params: { subjectId: string; grantId: string } }>(
+    '/emergency-access/:subjectId/:grantId/close',
+    {
+      schema: { tags, summary: 'Close emergency access early (the opener or the subject)', headers: commandHeaders, params: grantParams, body: { type: 'object', additionalProperties: false, properties: {} }, response: { 200: { description: 'Closed (or already so).', ...grantResult }, ...problems } },
+      preValidation: emptyBodyIsEmptyObject,
+    },
+    async (request, reply) => {
+      const { subjectId, grantId } = request.params;
+      const ctx = await commandContextOf(request, anyRole);
+      const outcome = await emergency.execute(ctx, {
+        id: emergencyAccessKey(ctx.identity.tenantId, subjectId),
+        action: 'change',
+        locate: fieldLocator({ at: { grantId: '/params/grantId' } }),
+        command: (metadata) => ({ type: 'CloseEmergencyAccess', metadata, data: { grantId } }),
+      });
+      return sendOutcome(reply, 200, { grantId, ...outcome });
+    },
+  );
+
+  app.post<{ Params: { subjectId: string; grantId: string }; Body: { outcome: 'justified' | 'unjustified'; note?: string } }>(
+    '/emergency-access/:subjectId/:grantId/review',
+    {
+      schema: {
+        tags,
+        summary: 'Review an emergency access (auditors, platform admins; never the opener)',
+        headers: commandHeaders,
+        params: grantParams,
+        body: { type: 'object', additionalProperties: false, required: ['outcome'], properties: { outcome: { type: 'string', enum: ['justified', 'unjustified'] }, note: reason } },
+        response: { 200: { description: 'Reviewed (or already so).', ...grantResult }, ...problems },
+      },
+    },
+    async (request, reply) => {
+      const { subjectId, grantId } = request.params;
+      const identity = requireIdentity(request);
+      if (identity.role !== 'auditor' && identity.role !== 'platform_admin') throw new HttpProblem(403, 'ROLE_NOT_ALLOWED', 'Forbidden', 'only auditors and platform admins review emergency access');
+      const ctx = await commandContextOf(request, anyRole);
+      const outcome = await emergency.execute(ctx, {
+        id: emergencyAccessKey(ctx.identity.tenantId, subjectId),
+        action: 'change',
+        locate: fieldLocator({ at: { grantId: '/params/grantId' } }),
+        command: (metadata) => ({ type: 'ReviewEmergencyAccess', metadata, data: { grantId, outcome: request.body.outcome, ...present({ note: request.body.note }) } }),
+      });
+      return sendOutcome(reply, 200, { grantId, ...outcome });
+    },
+  );
   return Promise.resolve();
 };

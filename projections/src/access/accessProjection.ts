@@ -1,10 +1,13 @@
-import type { CoachingEvent, CoachingEventType, ConsentEvent, ConsentEventType, OrganisationEvent, OrganisationEventType } from '@fitledger/domain';
+import type { CoachingEvent, CoachingEventType, ConsentEvent, ConsentEventType, EmergencyAccessEvent, EmergencyAccessEventType, OrganisationEvent, OrganisationEventType } from '@fitledger/domain';
 import { sql, type Transaction } from 'kysely';
 import type { Projection, ReadableEvent } from '../projectionRunner';
 import type { FeedChange, ReadModelDb } from '../readModelDb';
 
 export const ACCESS_PROJECTION = 'access';
-const EVENT_TYPES: ReadonlySet<ConsentEventType | CoachingEventType | OrganisationEventType> = new Set<ConsentEventType | CoachingEventType | OrganisationEventType>([
+const EVENT_TYPES: ReadonlySet<ConsentEventType | CoachingEventType | OrganisationEventType | EmergencyAccessEventType> = new Set<ConsentEventType | CoachingEventType | OrganisationEventType | EmergencyAccessEventType>([
+  'EmergencyAccessOpened',
+  'EmergencyAccessClosed',
+  'EmergencyAccessReviewed',
   'OrganisationCreated',
   'MemberInvited',
   'MemberJoined',
@@ -28,7 +31,7 @@ export function accessProjection(): Projection {
     eventTypes: EVENT_TYPES,
     async apply(events: readonly ReadableEvent[], trx: Transaction<ReadModelDb>): Promise<FeedChange[]> {
       for (const recorded of events) {
-        const event = { type: recorded.type, data: recorded.data } as ConsentEvent | CoachingEvent | OrganisationEvent;
+        const event = { type: recorded.type, data: recorded.data } as ConsentEvent | CoachingEvent | OrganisationEvent | EmergencyAccessEvent;
         const at = recorded.recordedAt.toISOString();
         const position = recorded.position;
         switch (event.type) {
@@ -77,6 +80,27 @@ export function accessProjection(): Projection {
           case 'CoachingEnded':
             await trx.updateTable('rm_coaching').set({ status: 'ended', ended_at: at, revision: recorded.revision, updated_position: position }).where('relationship_id', '=', event.data.relationshipId).execute();
             break;
+          case 'EmergencyAccessOpened':
+            await trx
+              .insertInto('rm_emergency_access')
+              .values({
+                grant_id: event.data.grantId,
+                tenant_id: recorded.metadata.tenantId,
+                subject_id: recorded.metadata.subjectId,
+                opened_by: event.data.openedBy,
+                opened_at: at,
+                expires_at: event.data.expiresAt,
+                updated_position: position,
+              })
+              .onConflict((oc) => oc.column('grant_id').doNothing())
+              .execute();
+            break;
+          case 'EmergencyAccessClosed':
+            await trx.updateTable('rm_emergency_access').set({ closed_at: at, updated_position: position }).where('grant_id', '=', event.data.grantId).execute();
+            break;
+          case 'EmergencyAccessReviewed':
+            await trx.updateTable('rm_emergency_access').set({ reviewed_by: event.data.reviewedBy, review_outcome: event.data.outcome, updated_position: position }).where('grant_id', '=', event.data.grantId).execute();
+            break;
           case 'OrganisationCreated':
             await trx
               .insertInto('rm_organisations')
@@ -109,7 +133,7 @@ export function accessProjection(): Projection {
       return [];
     },
     async reset(trx: Transaction<ReadModelDb>): Promise<void> {
-      await sql`TRUNCATE rm_consents, rm_coaching, rm_organisations, rm_memberships`.execute(trx);
+      await sql`TRUNCATE rm_consents, rm_coaching, rm_organisations, rm_memberships, rm_emergency_access`.execute(trx);
     },
   };
 }

@@ -11,6 +11,7 @@ import * as m0008 from './0008_plans';
 import * as m0009 from './0009_goals';
 import * as m0010 from './0010_workoutEnergy';
 import * as m0011 from './0011_access';
+import * as m0012 from './0012_emergencyAccess';
 
 /** The read models' migrations, in order. Names never change once released. */
 export const readModelMigrations: Readonly<Record<string, Migration>> = {
@@ -25,6 +26,7 @@ export const readModelMigrations: Readonly<Record<string, Migration>> = {
   '0009_goals': m0009,
   '0010_workout_energy': m0010,
   '0011_access': m0011,
+  '0012_emergency_access': m0012,
 };
 
 export const READ_MODEL_MIGRATION_TABLE = 'rm_migrations';

@@ -9,6 +9,8 @@ import type { ConsentReader } from './consentReader';
 
 /** The response header naming the consent version a read of someone else's data relied on. */
 export const CONSENT_VERSION_HEADER = 'fitledger-consent-version';
+/** The response header naming the emergency-access grant a read relied on. */
+export const EMERGENCY_ACCESS_HEADER = 'fitledger-emergency-access';
 
 const CLIENT_ID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
 
@@ -37,9 +39,9 @@ export function clientScopeResolver(deps: ClientAccessDeps, scope: SharingScope)
     const caller = { sub: identity.sub, role: identity.role, tenantId: identity.tenantId };
     const target = { subjectId: clientId, tenantId: identity.tenantId, scope };
     // The owner needs no look-up; for anyone else: relationship (read model) and consent (stream).
-    const [relationship, consent] =
+    const [relationship, consent, emergency] =
       clientId === identity.sub
-        ? [undefined, undefined]
+        ? [undefined, undefined, undefined]
         : await Promise.all([
             deps.db
               .selectFrom('rm_coaching')
@@ -51,17 +53,31 @@ export function clientScopeResolver(deps: ClientAccessDeps, scope: SharingScope)
               .execute()
               .then((rows) => rows.find((r) => r.status === 'active') ?? rows[0]),
             deps.consents.current(clientId),
+            deps.consents.emergency(identity.tenantId, clientId),
           ]);
     const decision = decideRead(caller, target, {
       ...(relationship === undefined ? {} : { coaching: { status: relationship.status, tenantId: relationship.tenant_id } }),
       ...(consent === undefined ? {} : { consent }),
+      ...(emergency === undefined ? {} : { emergency }),
       now,
     });
     if (!decision.allow) {
       request?.log.info({ deny: decision.reason, scope }, 'client data read denied');
       throw accessDenied();
     }
-    return decision.basis === 'owner' ? { tenantId: identity.tenantId, subjectId: identity.sub } : { tenantId: identity.tenantId, subjectId: clientId, consentVersion: decision.consentVersion };
+    switch (decision.basis) {
+      case 'owner':
+        return { tenantId: identity.tenantId, subjectId: identity.sub };
+      case 'consent':
+        return { tenantId: identity.tenantId, subjectId: clientId, consentVersion: decision.consentVersion };
+      case 'emergency':
+        request?.log.warn({ emergencyGrant: decision.grantId, scope }, 'client data read under emergency access');
+        return { tenantId: identity.tenantId, subjectId: clientId, emergencyGrantId: decision.grantId };
+      default: {
+        const _: never = decision;
+        throw new Error(`unknown basis ${JSON.stringify(_)}`);
+      }
+    }
   };
 }
 
@@ -83,7 +99,7 @@ export function clientFeedResolver(deps: ClientAccessDeps): ReadScopeResolver {
     for (const { kinds: revealed, resolve } of resolvers) {
       try {
         const scope = await resolve(identity, request);
-        if (scope.consentVersion === undefined) return scope;
+        if (scope.consentVersion === undefined && scope.emergencyGrantId === undefined) return scope;
         allowed = scope;
         kinds.push(...revealed);
       } catch (error) {
@@ -118,18 +134,19 @@ export function clientScopedRoutes(app: FastifyInstance, deps: ClientAccessDeps,
   app.register(
     (clients, _opts, done) => {
       clientIdParam(clients);
-      const versions = new WeakMap<FastifyRequest, number>();
+      const bases = new WeakMap<FastifyRequest, ReadScope>();
       for (const group of groups) {
         const resolve = clientScopeResolver(deps, group.scope);
         group.register(clients, async (identity, request) => {
           const scope = await resolve(identity, request);
-          if (request !== undefined && scope.consentVersion !== undefined) versions.set(request, scope.consentVersion);
+          if (request !== undefined) bases.set(request, scope);
           return scope;
         });
       }
       clients.addHook('onSend', (request, reply, payload, next) => {
-        const version = versions.get(request);
-        if (version !== undefined) void reply.header(CONSENT_VERSION_HEADER, String(version));
+        const basis = bases.get(request);
+        if (basis?.consentVersion !== undefined) void reply.header(CONSENT_VERSION_HEADER, String(basis.consentVersion));
+        if (basis?.emergencyGrantId !== undefined) void reply.header(EMERGENCY_ACCESS_HEADER, basis.emergencyGrantId);
         next(null, payload);
       });
       done();

@@ -1,40 +1,56 @@
 import { LocalKeyStore, PhiCodec, type MasterKey } from '@fitledger/crypto';
-import { consentDecider, consentStreamId, eventRegistry, initialConsentState, type ConsentEvent, type ConsentState } from '@fitledger/domain';
+import {
+  consentDecider,
+  consentStreamId,
+  emergencyAccessDecider,
+  emergencyAccessKey,
+  emergencyAccessStreamId,
+  eventRegistry,
+  type ConsentState,
+  type Decider,
+  type EmergencyAccessState,
+} from '@fitledger/domain';
 import { EventCodec } from '@fitledger/event-codec';
 import { PostgresEventStore, type EventStore } from '@fitledger/event-store';
 import { LRUCache } from 'lru-cache';
 import type pg from 'pg';
 
-/** A subject's consent stream folded as it is now; `erased` when the subject's key was destroyed. */
+/** A subject's consent and emergency-access streams folded as they are now. */
 export interface ConsentReader {
   current(subjectId: string): Promise<ConsentState>;
+  /** Emergency grants to the subject's data in one organisation. */
+  emergency(tenantId: string, subjectId: string): Promise<EmergencyAccessState>;
 }
 
 /**
- * Reads the consent stream itself (not a read model), so a withdrawal is seen by the very next
- * request: one indexed query for events newer than the folded state kept per subject. An erased
- * subject's consents read as none.
+ * A per-subject stream folded as it is now: one indexed query for the events newer than the
+ * state kept per subject, so a change counts on the very next request. An erased subject's
+ * stream reads as empty.
  */
-export function eventStoreConsentReader(deps: { store: EventStore; codec: EventCodec; maxSubjects?: number }): ConsentReader {
-  const cache = new LRUCache<string, { revision: number; state: ConsentState }>({ max: deps.maxSubjects ?? 10_000 });
-  return {
-    async current(subjectId) {
-      const streamId = consentStreamId(subjectId);
-      const cached = cache.get(streamId);
-      const newer = await deps.store.readStream(streamId, cached === undefined ? {} : { fromRevision: cached.revision + 1 });
-      if (newer.length === 0) return cached?.state ?? initialConsentState();
-      let state = cached?.state ?? initialConsentState();
-      for (const decoded of await deps.codec.decodeAll(newer)) {
-        if (decoded.erased) {
-          cache.delete(streamId);
-          return initialConsentState();
-        }
-        state = consentDecider.evolve(state, decoded as unknown as ConsentEvent);
+function streamStateReader<S, E>(deps: { store: EventStore; codec: EventCodec; maxSubjects?: number }, decider: Pick<Decider<S, never, E>, 'initialState' | 'evolve'>, streamIdOf: (subjectId: string) => string) {
+  const cache = new LRUCache<string, { revision: number; state: S }>({ max: deps.maxSubjects ?? 10_000 });
+  return async (subjectId: string): Promise<S> => {
+    const streamId = streamIdOf(subjectId);
+    const cached = cache.get(streamId);
+    const newer = await deps.store.readStream(streamId, cached === undefined ? {} : { fromRevision: cached.revision + 1 });
+    if (newer.length === 0) return cached?.state ?? decider.initialState();
+    let state = cached?.state ?? decider.initialState();
+    for (const decoded of await deps.codec.decodeAll(newer)) {
+      if (decoded.erased) {
+        cache.delete(streamId);
+        return decider.initialState();
       }
-      cache.set(streamId, { revision: (newer.at(-1) as { revision: number }).revision, state });
-      return state;
-    },
+      state = decider.evolve(state, decoded as unknown as E);
+    }
+    cache.set(streamId, { revision: (newer.at(-1) as { revision: number }).revision, state });
+    return state;
   };
+}
+
+/** Reads the consent (and emergency-access) streams themselves, not a read model. */
+export function eventStoreConsentReader(deps: { store: EventStore; codec: EventCodec; maxSubjects?: number }): ConsentReader {
+  const emergency = streamStateReader(deps, emergencyAccessDecider, emergencyAccessStreamId);
+  return { current: streamStateReader(deps, consentDecider, consentStreamId), emergency: (tenantId, subjectId) => emergency(emergencyAccessKey(tenantId, subjectId)) };
 }
 
 /** The reader over the event store in `pool`, decrypting with the subjects' keys under `masterKey`. */
@@ -42,5 +58,11 @@ export function consentReaderOnPool(pool: pg.Pool, masterKey: MasterKey): { read
   const store = new PostgresEventStore({ pool });
   const keys = new LocalKeyStore({ pool, masterKey });
   const reader = eventStoreConsentReader({ store, codec: new EventCodec(new PhiCodec(keys), eventRegistry) });
-  return { reader, close: async () => { await store.close(); await keys.close(); } };
+  return {
+    reader,
+    close: async () => {
+      await store.close();
+      await keys.close();
+    },
+  };
 }

@@ -8,6 +8,7 @@ import type { CoachingCommand, ConsentCommand, GiveConsent } from './commands';
 import { consentDecider, isConsentEffective, trainerSharingConsent, type ConsentState } from './consent';
 import { SHARING_SCOPES, type CoachingEvent, type ConsentEvent, type SharingScope } from './events';
 import { decideRead, type AccessCaller } from './policy';
+import { emergencyAccessDecider } from './emergencyAccess';
 
 const CLIENT = '0b8f4a2e-6c1d-4e57-9a3b-1f2d3c4b5a61';
 const TRAINER = '9a7c3e15-2b6d-4c89-b1f0-4e5d6a7b8c92';
@@ -127,6 +128,18 @@ describe('read policy: owner, or trainer × organisation × relationship × cons
     for (const role of ['client', 'org_admin', 'auditor', 'researcher', 'platform_admin'] as const) {
       expect(decideRead({ ...trainer, role }, request('workouts'), { coaching: active, consent: consentFor(['workouts']), now: NOW })).toEqual({ allow: false, reason: 'role' });
     }
+  });
+
+  it('lets an org admin in only through their own open emergency grant, in their organisation', () => {
+    const admin: AccessCaller = { sub: OTHER_TRAINER, role: 'org_admin', tenantId: TENANT };
+    const emergency = foldEvents(emergencyAccessDecider, [
+      { type: 'EmergencyAccessOpened', data: { grantId: R1, openedBy: OTHER_TRAINER, reason: 'collapsed on the gym floor', expiresAt: '2026-06-01T11:00:00.000Z' } },
+    ]);
+    expect(decideRead(admin, request('body_metrics'), { emergency, now: NOW })).toEqual({ allow: true, basis: 'emergency', grantId: R1 });
+    expect(decideRead(admin, request('body_metrics'), { emergency, now: new Date('2026-06-01T11:00:00.000Z') })).toEqual({ allow: false, reason: 'role' });
+    expect(decideRead({ ...admin, tenantId: 'another-gym' }, request('body_metrics'), { emergency, now: NOW })).toEqual({ allow: false, reason: 'role' });
+    expect(decideRead({ ...admin, role: 'auditor' }, request('body_metrics'), { emergency, now: NOW })).toEqual({ allow: false, reason: 'role' });
+    expect(decideRead(trainer, request('workouts'), { emergency, now: NOW })).toEqual({ allow: false, reason: 'no_relationship' });
   });
 
   it('never allows a trainer a scope the consent in force does not name (property)', () => {

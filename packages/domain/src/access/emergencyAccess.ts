@@ -5,8 +5,14 @@ import { ACCESS_LIMITS, emergencyAccessClosedValidator, emergencyAccessOpenedVal
 import type { EmergencyAccessCommand } from './commands';
 import type { EmergencyAccessEvent, EmergencyAccessOpenedData } from './events';
 
-/** One stream per subject holds every emergency access to their data. */
-export const emergencyAccessStreamId = (subjectId: string): string => `emergency-${subjectId}`;
+/**
+ * One stream per organisation and subject holds every emergency access to the subject's data in
+ * that organisation: a grant only ever opens the rows of the opener's own organisation.
+ */
+export const emergencyAccessKey = (tenantId: string, subjectId: string): string => `${tenantId}.${subjectId}`;
+/** The subject of a key (the part after the last '.'). */
+export const subjectOfEmergencyAccessKey = (key: string): string => key.slice(key.lastIndexOf('.') + 1);
+export const emergencyAccessStreamId = (key: string): string => `emergency-${key}`;
 
 export interface EmergencyGrant {
   readonly opened: EmergencyAccessOpenedData;

@@ -1,5 +1,6 @@
 import type { Role } from '../events/envelope';
 import { trainerSharingConsent, type ConsentState } from './consent';
+import { openEmergencyGrant, type EmergencyAccessState } from './emergencyAccess';
 import type { CoachingStatus } from './coaching';
 import type { SharingScope } from './events';
 
@@ -29,6 +30,8 @@ export interface ReadFacts {
   readonly coaching?: { readonly status: CoachingStatus; readonly tenantId: string };
   /** The subject's consent stream folded as of now (only needed for someone else's data). */
   readonly consent?: ConsentState;
+  /** The subject's emergency-access grants (only needed for someone else's data). */
+  readonly emergency?: EmergencyAccessState;
   readonly now: Date;
 }
 
@@ -36,6 +39,8 @@ export type ReadDecision =
   | { readonly allow: true; readonly basis: 'owner' }
   /** Allowed by a consent: `consentVersion` is cited by the access record and the response. */
   | { readonly allow: true; readonly basis: 'consent'; readonly consentId: string; readonly consentVersion: number }
+  /** Allowed by an open break-glass grant of the caller: recorded, visible to the subject, reviewed. */
+  | { readonly allow: true; readonly basis: 'emergency'; readonly grantId: string }
   | { readonly allow: false; readonly reason: DenyReason };
 
 export type DenyReason =
@@ -50,9 +55,15 @@ export type DenyReason =
 
 /** Roles that read another subject's data by consent. Auditors, researchers and admins get other, narrower routes. */
 export const CONSENT_READER_ROLES: readonly Role[] = ['trainer'];
+/** Roles that may open emergency (break-glass) access in their organisation. */
+export const EMERGENCY_ACCESS_ROLES: readonly Role[] = ['org_admin'];
 
 export function decideRead(caller: AccessCaller, request: ReadRequest, facts: ReadFacts): ReadDecision {
   if (caller.sub === request.subjectId && caller.tenantId === request.tenantId) return { allow: true, basis: 'owner' };
+  if (EMERGENCY_ACCESS_ROLES.includes(caller.role) && caller.tenantId === request.tenantId && facts.emergency !== undefined) {
+    const grant = openEmergencyGrant(facts.emergency, caller.sub, facts.now);
+    if (grant !== undefined) return { allow: true, basis: 'emergency', grantId: grant.opened.grantId };
+  }
   if (!CONSENT_READER_ROLES.includes(caller.role)) return { allow: false, reason: 'role' };
   if (caller.tenantId !== request.tenantId) return { allow: false, reason: 'organisation' };
   if (facts.coaching?.status !== 'active' || facts.coaching.tenantId !== caller.tenantId) return { allow: false, reason: 'no_relationship' };
