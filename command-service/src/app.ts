@@ -10,7 +10,10 @@ import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { CommandServiceConfig } from './config';
-import { readModelDb } from '@fitledger/projections';
+import { readModelDb, type ReadModelDb } from '@fitledger/projections';
+import type { Kysely } from 'kysely';
+import { clientAccessCheck } from './clientAssignment';
+import { clientAssignmentRoutes } from './routes/clientAssignments';
 import { createBodyMeasurementCommandRunner } from './bodyMeasurementCommandRunner';
 import { createGoalEvaluator } from './goalEvaluator';
 import { createProfileCommandRunner } from './profileCommandRunner';
@@ -51,6 +54,11 @@ export interface Deps {
   readonly readinessChecks?: readonly (() => Promise<void>)[];
   /** Per-user, per-organisation and per-IP (unauthenticated) request budgets; default DEFAULT_RATE_LIMITS. */
   readonly rateLimits?: RateLimitOptions;
+  /**
+   * The read models in the same database (the coaching relationships): with them trainers assign
+   * workouts to clients (`POST /clients/{clientId}/workouts`); without, that route is not mounted.
+   */
+  readonly readModels?: Kysely<ReadModelDb>;
   /** Below this age (years) a consent needs a guardian's confirmation (default 16, GDPR Art. 8). */
   readonly ageOfDigitalConsent?: number;
 }
@@ -87,6 +95,10 @@ export function buildApp(deps: Deps): FastifyInstance {
     profiles: profileRunner,
     ageOfDigitalConsent: deps.ageOfDigitalConsent ?? DEFAULT_AGE_OF_DIGITAL_CONSENT,
   });
+  if (deps.readModels !== undefined) {
+    const access = clientAccessCheck({ db: deps.readModels, store: deps.store, codec: deps.codec, clock: deps.clock });
+    void app.register(clientAssignmentRoutes, { prefix: API_PREFIX, verifier: deps.verifier, workouts: runner, access });
+  }
   void app.register(emergencyAccessRoutes, { prefix: API_PREFIX, verifier: deps.verifier, emergency: createEmergencyAccessCommandRunner(runnerDeps) });
   void app.register(organisationRoutes, { prefix: API_PREFIX, verifier: deps.verifier, organisations: createOrganisationCommandRunner(runnerDeps) });
   void app.register(planRoutes, { prefix: API_PREFIX, verifier: deps.verifier, plans: createPlanCommandRunner(runnerDeps), templates: templateRunner });
@@ -182,6 +194,7 @@ export async function startCommandService(config: CommandServiceConfig, options:
       randomBytes: (size) => nodeRandomBytes(size),
       bodyLimit: config.bodyLimitBytes,
       rateLimits: config.rateLimits,
+      readModels: readModelDb(pool),
       readinessChecks: [async () => void (await pool.query('SELECT 1'))],
     });
     const url = await app.listen({ port: config.port, host: config.host });

@@ -78,6 +78,12 @@ export interface CommandContext {
    * cannot carry the system role.
    */
   readonly system?: { readonly name: string };
+  /**
+   * A trainer creating an entity in a client's record (an assigned workout): set by the route only
+   * after the coaching relationship and the client's consent were checked. The events are the
+   * client's, written by the trainer on their behalf.
+   */
+  readonly onBehalfOf?: { readonly subjectId: string; readonly tenantId: string; readonly consentVersion?: number };
   /** A new id for an entity the client did not name; derived from the Idempotency-Key when there is one. */
   newId(purpose: GeneratedIdPurpose): string;
 }
@@ -206,6 +212,12 @@ export function createStreamCommandRunner<State, Command, Event extends DomainEv
       if (action === 'change' && owner !== undefined) return owner;
       throw notFound();
     }
+    if (ctx.onBehalfOf !== undefined) {
+      // Only a new entity in the client's record; anything existing is not the trainer's to touch here.
+      if (action === 'create' && owner === undefined) return { subjectId: ctx.onBehalfOf.subjectId, tenantId: ctx.onBehalfOf.tenantId };
+      if (action === 'create') throw domainProblem(new DomainError(kind.alreadyExists.code, `a ${kind.noun} with this id already exists`, { field: kind.alreadyExists.field }), locate);
+      throw notFound();
+    }
     const decision = kind.access(ctx.identity, action, owner, id);
     switch (decision.outcome) {
       case 'allow':
@@ -267,7 +279,7 @@ export function createStreamCommandRunner<State, Command, Event extends DomainEv
         metadata = {
           now: ctx.now,
           ...(ctx.system === undefined
-            ? { actor: { sub: ctx.identity.sub, role: ctx.identity.role } }
+            ? { actor: { sub: ctx.identity.sub, role: ctx.identity.role }, ...(ctx.onBehalfOf === undefined ? {} : { onBehalfOf: { sub: ctx.onBehalfOf.subjectId, role: 'client' as const } }) }
             : { actor: { sub: `system:${ctx.system.name}`, role: 'system' as const }, onBehalfOf: { sub: owner.subjectId, role: 'client' as const } }),
           tenantId: owner.tenantId,
           subjectId: owner.subjectId,
@@ -295,6 +307,7 @@ export function createStreamCommandRunner<State, Command, Event extends DomainEv
         streamId,
         command: metadata,
         source: { kind: 'manual' },
+        ...(ctx.onBehalfOf?.consentVersion === undefined ? {} : { consentVersion: ctx.onBehalfOf.consentVersion }),
         eventIds: events.map((_, i) => ctx.idempotency?.eventId(i) ?? freshId(ctx.now)),
         schemaVersionOf: (type) => eventRegistry.currentVersion(type),
       });

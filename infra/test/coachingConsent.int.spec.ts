@@ -129,6 +129,42 @@ describe('coaching and consent: a trainer reads a client’s data only as consen
     expect(await feed.closed).toMatchObject({ code: 1008 });
   });
 
+  it("a trainer assigns a planned workout to a consenting client: it lands in the client's record as coach-assigned", async () => {
+    const assign = (token: string, clientId: string, body: object) => pipeline.env.inject('POST', `/api/v1/clients/${clientId}/workouts`, { token, body });
+    const plan = { title: 'Tempo squats', plannedFor: '2026-05-12T07:00:00.000Z', plannedSets: [{ exerciseId: SQUAT, reps: 5, load: { value: 80, unit: 'kg' } }] };
+    // No consent in force (the earlier ones were withdrawn): refused, nothing written.
+    const before = await pipeline.env.countEvents();
+    const refused = await assign(coach.token, alice.sub, plan);
+    expect(refused.statusCode, refused.body).toBe(403);
+    expect(refused.json()).toMatchObject({ code: 'ACCESS_DENIED' });
+    expect(await pipeline.env.countEvents()).toBe(before);
+
+    const { consentId } = await send(alice.token, 'POST', '/api/v1/consents', { purpose: 'trainer_sharing', trainerId: coach.sub, scopes: ['workouts'] }, 201);
+    const assigned = await assign(coach.token, alice.sub, plan);
+    expect(assigned.statusCode, assigned.body).toBe(201);
+    const { workoutId, position } = assigned.json<{ workoutId: string; position: string }>();
+    await pipeline.settle(position);
+    // Alice's own list shows it as coach-assigned; the event says who wrote it for whom, under which consent.
+    const mine = await pipeline.get(`/api/v1/workouts/${workoutId}`, alice.token);
+    expect(mine.statusCode, mine.body).toBe(200);
+    expect(mine.json()).toMatchObject({ status: 'planned', title: 'Tempo squats', assignedBy: coach.sub });
+    const [event] = await pipeline.env.store.readStream(`workout-${workoutId}`);
+    expect(event?.metadata).toMatchObject({ subjectId: alice.sub, actor: { sub: coach.sub, role: 'trainer' }, onBehalfOf: { sub: alice.sub } });
+    expect(typeof event?.metadata['consentVersion']).toBe('number');
+    // Assigning is all: the trainer does not run the client's workout through her own routes.
+    expect((await pipeline.env.inject('POST', `/api/v1/workouts/${workoutId}/start`, { token: coach.token, body: {} })).statusCode).toBe(404);
+    // A client cannot assign, nor can a trainer to themselves; bob never consented.
+    expect((await assign(bob.token, alice.sub, plan)).statusCode).toBe(403);
+    expect((await assign(coach.token, coach.sub, plan)).statusCode).toBe(403);
+    expect((await assign(coach.token, bob.sub, plan)).statusCode).toBe(403);
+    // Mass assignment and bad input: 400 naming the field.
+    const extra = await assign(coach.token, alice.sub, { ...plan, subjectId: bob.sub });
+    expect(extra.statusCode).toBe(400);
+    expect(extra.json()).toMatchObject({ errors: [{ field: '/body/subjectId' }] });
+    await send(alice.token, 'DELETE', `/api/v1/consents/${consentId}`, {}, 200);
+    expect((await assign(coach.token, alice.sub, plan)).statusCode).toBe(403);
+  });
+
   it('refuses mass assignment and bad input with 400 naming the field; only trainers invite', async () => {
     for (const [body, field] of [
       [{ purpose: 'trainer_sharing', trainerId: coach.sub, scopes: ['workouts'], subjectId: bob.sub }, '/body/subjectId'],

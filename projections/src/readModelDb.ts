@@ -28,6 +28,8 @@ export interface RmWorkoutsTable {
   cancelled_at: NullableTimestamp;
   perceived_exertion: NullableNumeric;
   energy_kcal: NullableNumeric;
+  /** The trainer who planned it in the client's record (migration 0013); null for the person's own. */
+  assigned_by: ColumnType<string | null, string | null | undefined, string | null>;
   notes: string | null;
   location: NullableJson<{ lat: number; lon: number }>;
   exercise_ids: ColumnType<string[], string[] | undefined, string[]>;

@@ -120,7 +120,7 @@ describe('GET /api/v1/feed (websocket)', () => {
     const payload = workout?.payload as WorkoutChangeRepresentation;
     expect(payload).toMatchObject({ workoutId: row.entity_id, status: 'in_progress', startedAt: '2024-05-01T07:30:00.123Z', totalVolumeKg: 500, revision: 3 });
     expect(Object.keys(payload).sort()).toEqual(
-      ['cancelledAt', 'completedAt', 'deletedSetIds', 'energyKcal', 'exerciseIds', 'perceivedExertion', 'plannedFor', 'revision', 'setCount', 'sets', 'sortAt', 'startedAt', 'status', 'title', 'totalVolumeDisplay', 'totalVolumeKg', 'workoutId'],
+      ['assignedBy', 'cancelledAt', 'completedAt', 'deletedSetIds', 'energyKcal', 'exerciseIds', 'perceivedExertion', 'plannedFor', 'revision', 'setCount', 'sets', 'sortAt', 'startedAt', 'status', 'title', 'totalVolumeDisplay', 'totalVolumeKg', 'workoutId'],
     );
     // No profile: the display units are the metric defaults.
     expect(payload.totalVolumeDisplay).toEqual({ value: 500, unit: 'kg' });

@@ -54,6 +54,8 @@ export interface WorkoutSummaryRepresentation {
   readonly perceivedExertion: number | null;
   /** Active energy burned (kcal), when recorded. */
   readonly energyKcal: number | null;
+  /** The trainer who assigned it (planned it in the person's record); null for their own. */
+  readonly assignedBy: string | null;
   readonly exerciseIds: readonly string[];
   readonly setCount: number;
   readonly totalVolumeKg: number;
@@ -118,6 +120,8 @@ export interface WorkoutRowLike {
   perceived_exertion: NumericIn;
   /** Absent in feed payloads written before the column existed. */
   energy_kcal?: NumericIn;
+  /** Absent in feed payloads written before the column existed. */
+  assigned_by?: string | null;
   exercise_ids: readonly string[] | null;
   set_count: number | null;
   total_volume_kg: NumericIn;
@@ -168,6 +172,7 @@ export function workoutSummary(row: WorkoutRowLike, preferences?: UnitPreference
     sortAt: instant(row.sort_at) ?? '',
     perceivedExertion: num(row.perceived_exertion),
     energyKcal: num(row.energy_kcal),
+    assignedBy: row.assigned_by ?? null,
     exerciseIds: row.exercise_ids ?? [],
     setCount: row.set_count ?? 0,
     totalVolumeKg,
@@ -295,6 +300,7 @@ const summaryProperties = {
   sortAt: { type: 'string', format: 'date-time' },
   perceivedExertion: nullableNumber,
   energyKcal: nullableNumber,
+  assignedBy: { type: ['string', 'null'], description: 'The trainer who assigned this workout (coach-assigned); null for the person’s own.' },
   exerciseIds: { type: 'array', items: { type: 'string' } },
   setCount: { type: 'integer' },
   totalVolumeKg: { type: 'number' },

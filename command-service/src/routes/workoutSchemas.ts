@@ -150,6 +150,22 @@ export const createWorkoutBody = {
   example: { title: 'Lower body A', plannedFor: '2026-03-04T07:00:00.000Z', plannedSets: [setInputSchema.example] },
 } as const;
 
+/** A workout a trainer plans in a client's record (coach-assigned). */
+export const assignWorkoutBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['title', 'plannedFor'],
+  properties: {
+    workoutId: createWorkoutBody.properties.workoutId,
+    title,
+    plannedFor: dateTime('When the client should do it.'),
+    location: locationSchema,
+    notes,
+    plannedSets: { type: 'array', maxItems: L.plannedSetsMax, items: setInputSchema },
+  },
+  example: { title: 'Lower body A', plannedFor: '2026-03-04T07:00:00.000Z', plannedSets: [setInputSchema.example] },
+} as const;
+
 export const startWorkoutBody = {
   type: 'object',
   additionalProperties: false,

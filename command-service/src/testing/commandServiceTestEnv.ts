@@ -9,6 +9,7 @@ import { testDatabase } from '@fitledger/testing/vitest';
 import type { RateLimitOptions } from '@fitledger/http';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import pg from 'pg';
+import { readModelDb } from '@fitledger/projections';
 import { buildApp } from '../app';
 
 export interface InjectOptions {
@@ -53,6 +54,8 @@ export async function startCommandServiceTestEnv(prefix: string, options: { body
     verifier: createTokenVerifier({ issuer: oidc.issuer, audience: oidc.audience }),
     clock: () => new Date(),
     randomBytes: (size) => randomBytes(size),
+    // The coaching read model may not exist in a command-only test: the assignment route reads it only when called.
+    readModels: readModelDb(pool),
     ...(options.bodyLimit === undefined ? {} : { bodyLimit: options.bodyLimit }),
     ...(options.rateLimits === undefined ? {} : { rateLimits: options.rateLimits }),
   });

@@ -12,6 +12,7 @@ import * as m0009 from './0009_goals';
 import * as m0010 from './0010_workoutEnergy';
 import * as m0011 from './0011_access';
 import * as m0012 from './0012_emergencyAccess';
+import * as m0013 from './0013_workoutAssignment';
 
 /** The read models' migrations, in order. Names never change once released. */
 export const readModelMigrations: Readonly<Record<string, Migration>> = {
@@ -27,6 +28,7 @@ export const readModelMigrations: Readonly<Record<string, Migration>> = {
   '0010_workout_energy': m0010,
   '0011_access': m0011,
   '0012_emergency_access': m0012,
+  '0013_workout_assignment': m0013,
 };
 
 export const READ_MODEL_MIGRATION_TABLE = 'rm_migrations';

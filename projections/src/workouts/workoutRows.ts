@@ -14,6 +14,8 @@ export interface WorkoutIdentity {
   readonly revision: number;
   readonly updatedPosition: string;
   readonly firstRecordedAt: Date;
+  /** The trainer who created the workout in the client's record, if one did. */
+  readonly assignedBy?: string;
 }
 
 const num = (value: string | null): number | undefined => (value === null ? undefined : Number(value));
@@ -100,6 +102,7 @@ export function workoutRow(identity: WorkoutIdentity, state: WorkoutState, total
     source_workout_id: orNull(state.sourceWorkoutId),
     planned_sets: JSON.stringify(state.plannedSets),
     first_recorded_at: identity.firstRecordedAt,
+    assigned_by: identity.assignedBy ?? null,
     total_volume_kg: totalVolumeKg,
   };
 }

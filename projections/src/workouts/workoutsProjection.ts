@@ -252,6 +252,7 @@ async function loadModels(trx: Transaction<ReadModelDb>, events: readonly Readab
         revision: Number(row.revision),
         updatedPosition: row.updated_position,
         firstRecordedAt: row.first_recorded_at,
+        ...(row.assigned_by === null ? {} : { assignedBy: row.assigned_by }),
       },
       state,
       ordinals: new Map(sets.map((s) => [s.set_id, s.ordinal])),
@@ -266,6 +267,15 @@ async function loadModels(trx: Transaction<ReadModelDb>, events: readonly Readab
 /** The uuid column hands ids back in lower case; key models the same way. */
 function workoutIdOf(event: ReadableEvent): string {
   return (event.data as { workoutId: string }).workoutId.toLowerCase();
+}
+
+/** A workout written by someone else for its subject (a trainer acting on behalf of a client) names them. */
+function assignedByOf(recorded: ReadableEvent): { assignedBy?: string } {
+  const actor = recorded.metadata['actor'] as { sub?: unknown } | undefined;
+  const onBehalfOf = recorded.metadata['onBehalfOf'] as { sub?: unknown } | undefined;
+  return typeof actor?.sub === 'string' && onBehalfOf?.sub === recorded.metadata.subjectId && actor.sub !== recorded.metadata.subjectId && !actor.sub.startsWith('system:')
+    ? { assignedBy: actor.sub }
+    : {};
 }
 
 /** Evolves the workout's model; returns the exercises whose personal records the event may change, or undefined when skipped. */
@@ -283,6 +293,7 @@ function applyEvent(
       revision: recorded.revision,
       updatedPosition: recorded.position,
       firstRecordedAt: recorded.recordedAt,
+      ...assignedByOf(recorded),
     },
     state: initialState(),
     ordinals: new Map(),
@@ -395,6 +406,7 @@ async function writeWorkouts(trx: Transaction<ReadModelDb>, models: ReadonlyMap<
           source_workout_id: eb.ref('excluded.source_workout_id'),
           planned_sets: eb.ref('excluded.planned_sets'),
           first_recorded_at: eb.ref('excluded.first_recorded_at'),
+          assigned_by: eb.ref('excluded.assigned_by'),
         })),
       )
       .execute();

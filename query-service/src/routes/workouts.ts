@@ -56,6 +56,7 @@ const summaryColumns = [
   'sort_at',
   'perceived_exertion',
   'energy_kcal',
+  'assigned_by',
   'exercise_ids',
   'set_count',
   'total_volume_kg',
