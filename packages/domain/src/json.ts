@@ -34,10 +34,16 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
  * instances are left alone). JSON cannot carry -0, so an event decided from a -0 would differ from
  * the same event read back from the store.
  */
+/** A plain object: `{}` literals and `Object.create(null)` ones (as parsers and generators make them), not class instances. */
+function isPlainObject(value: object): boolean {
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
 export function withoutNegativeZero<T>(value: T): T {
   if (typeof value === 'number') return (Object.is(value, -0) ? 0 : value) as T;
   if (Array.isArray(value)) return value.map((v: unknown) => withoutNegativeZero(v)) as T;
-  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+  if (value !== null && typeof value === 'object' && isPlainObject(value)) {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutNegativeZero(v)])) as T;
   }
   return value;
