@@ -195,6 +195,7 @@ export async function startCommandService(config: CommandServiceConfig, options:
       bodyLimit: config.bodyLimitBytes,
       rateLimits: config.rateLimits,
       readModels: readModelDb(pool),
+      ageOfDigitalConsent: config.ageOfDigitalConsent,
       readinessChecks: [async () => void (await pool.query('SELECT 1'))],
     });
     const url = await app.listen({ port: config.port, host: config.host });

@@ -1,4 +1,5 @@
 import { loadMasterKey, MasterKeyConfigError, type MasterKey } from '@fitledger/crypto';
+import { DEFAULT_AGE_OF_DIGITAL_CONSENT } from '@fitledger/domain';
 import { DEFAULT_RATE_LIMITS, type RateLimitSettings } from '@fitledger/http';
 
 /** Command service settings, read once at start from the environment. */
@@ -18,6 +19,8 @@ export interface CommandServiceConfig {
   /** BODY_LIMIT_BYTES (default 65536): larger request bodies get 413. */
   readonly bodyLimitBytes: number;
   /** LOG_LEVEL (default info). */
+  /** Below this age a consent needs a guardian's confirmation (`AGE_OF_DIGITAL_CONSENT`, 13–16, default 16). */
+  readonly ageOfDigitalConsent: number;
   readonly logLevel: LogLevel;
   /** RATE_LIMIT_ENABLED (default true), RATE_LIMIT_USER_PER_MINUTE (1200), RATE_LIMIT_ORG_PER_MINUTE (20000). */
   readonly rateLimits: RateLimitSettings;
@@ -117,5 +120,7 @@ export function loadConfig(env: Env, readFile?: (path: string) => string): Comma
     userPerMinute: integer(env, 'RATE_LIMIT_USER_PER_MINUTE', DEFAULT_RATE_LIMITS.userPerMinute, 1, MAX_REQUESTS_PER_MINUTE),
     orgPerMinute: integer(env, 'RATE_LIMIT_ORG_PER_MINUTE', DEFAULT_RATE_LIMITS.orgPerMinute, 1, MAX_REQUESTS_PER_MINUTE),
   });
-  return Object.freeze({ databaseUrl, oidcIssuer, oidcAudience, masterKey, port, host, bodyLimitBytes, logLevel: level as LogLevel, rateLimits });
+  // GDPR Art. 8 lets member states set 13–16.
+  const ageOfDigitalConsent = integer(env, 'AGE_OF_DIGITAL_CONSENT', DEFAULT_AGE_OF_DIGITAL_CONSENT, 13, 16);
+  return Object.freeze({ databaseUrl, oidcIssuer, oidcAudience, masterKey, port, host, bodyLimitBytes, logLevel: level as LogLevel, rateLimits, ageOfDigitalConsent });
 }

@@ -37,6 +37,13 @@ describe('loadConfig', () => {
     expect(loadConfig({ ...valid, RATE_LIMIT_ENABLED: 'True' }).rateLimits.enabled).toBe(true);
   });
 
+  it('reads the age of digital consent (GDPR Art. 8: 13–16, default 16)', () => {
+    expect(loadConfig(valid).ageOfDigitalConsent).toBe(16);
+    expect(loadConfig({ ...valid, AGE_OF_DIGITAL_CONSENT: '13' }).ageOfDigitalConsent).toBe(13);
+    expect(failure({ ...valid, AGE_OF_DIGITAL_CONSENT: '12' })).toMatchObject({ variable: 'AGE_OF_DIGITAL_CONSENT' });
+    expect(failure({ ...valid, AGE_OF_DIGITAL_CONSENT: 'sixteen' })).toMatchObject({ variable: 'AGE_OF_DIGITAL_CONSENT' });
+  });
+
   it('reads the master key from FITLEDGER_MASTER_KEY_FILE', () => {
     const { FITLEDGER_MASTER_KEY: _, ...rest } = valid;
     const config = loadConfig({ ...rest, FITLEDGER_MASTER_KEY_FILE: '/run/secrets/key' }, (path) => (path === '/run/secrets/key' ? `${KEY}\n` : ''));
