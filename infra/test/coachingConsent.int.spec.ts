@@ -26,13 +26,7 @@ describe('coaching and consent: a trainer reads a client’s data only as consen
     await pipeline?.close();
   });
 
-  async function send(token: string, method: 'POST' | 'PUT' | 'DELETE', url: string, body: object, status: number): Promise<Record<string, string>> {
-    const response = await pipeline.env.inject(method, url, { token, body });
-    expect(response.statusCode, response.body).toBe(status);
-    const result = response.json<Record<string, string>>();
-    if (result['position'] !== undefined) await pipeline.settle(result['position']);
-    return result;
-  }
+  const send = (...args: Parameters<Pipeline['send']>) => pipeline.send(...args);
 
   it('invite → accept → consent for workouts: the coach reads workouts (citing the consent version), never body metrics; a withdrawal denies the next read', async () => {
     const { workoutId } = await send(alice.token, 'POST', '/api/v1/workouts', { start: true, startedAt: '2026-05-04T07:00:00.000Z', title: 'Squats' }, 201);

@@ -27,13 +27,7 @@ describe('emergency (break-glass) access', () => {
     await pipeline?.close();
   });
 
-  async function send(token: string, method: 'POST' | 'PUT', url: string, body: object, status: number): Promise<Record<string, string>> {
-    const response = await pipeline.env.inject(method, url, { token, body });
-    expect(response.statusCode, response.body).toBe(status);
-    const result = response.json<Record<string, string>>();
-    if (result['position'] !== undefined) await pipeline.settle(result['position']);
-    return result;
-  }
+  const send = (...args: Parameters<Pipeline['send']>) => pipeline.send(...args);
 
   it('opens with a reason, lets the opener read while open, shows the subject, is reviewed once and ends when closed', async () => {
     const { tokens, oidc } = pipeline.env;

@@ -24,13 +24,7 @@ describe('organisations and memberships as events', () => {
     await pipeline?.close();
   });
 
-  async function send(token: string, method: 'POST' | 'PUT' | 'DELETE', url: string, body: object, status: number): Promise<Record<string, string>> {
-    const response = await pipeline.env.inject(method, url, { token, body });
-    expect(response.statusCode, response.body).toBe(status);
-    const result = response.json<Record<string, string>>();
-    if (result['position'] !== undefined) await pipeline.settle(result['position']);
-    return result;
-  }
+  const send = (...args: Parameters<Pipeline['send']>) => pipeline.send(...args);
 
   it('platform admin creates → first admin joins → invites a trainer → trainer joins → admin changes roles; nobody changes their own', async () => {
     const { tokens, oidc } = pipeline.env;

@@ -2,6 +2,7 @@ import { createTokenVerifier } from '@fitledger/auth';
 import { migrateReadModels, ProjectionRunner, readModelDb, type Projection } from '@fitledger/projections';
 import { buildApp as buildQueryApp, eventStoreConsentReader, inProcessChangeSource } from '@fitledger/query-service';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { expect } from 'vitest';
 import { startCommandServiceTestEnv, type CommandServiceTestEnv } from '../../command-service/src/testing/commandServiceTestEnv';
 
 /**
@@ -17,6 +18,11 @@ export interface Pipeline {
   readonly feedUrl: string;
   /** GET on the query app as `token`'s owner (alice by default). */
   get(url: string, token?: string, headers?: Record<string, string>): Promise<LightMyRequestResponse>;
+  /**
+   * A command as `token`'s owner: asserts the status, waits until every projection applied it (when
+   * it answered a position) and returns the JSON answer.
+   */
+  send(token: string, method: 'POST' | 'PUT' | 'DELETE', url: string, body: object, status: number): Promise<Record<string, string>>;
   /** Resolves once every projection has applied `position` (a command's answer). */
   settle(position: string): Promise<void>;
   close(): Promise<void>;
@@ -31,14 +37,22 @@ export async function startPipeline(prefix: string, projections: readonly Projec
   const query = buildQueryApp({ db: env.pool, verifier: createTokenVerifier({ issuer: env.oidc.issuer, audience: env.oidc.audience }), changeSource: changes, consents: eventStoreConsentReader({ store: env.store, codec: env.codec }) });
   const feedUrl = options.listen ? `${(await query.listen({ port: 0, host: '127.0.0.1' })).replace('http', 'ws')}/api/v1/feed` : '';
   if (!options.listen) await query.ready();
+  async function settle(position: string): Promise<void> {
+    for (const name of runner.projectionNames) await runner.waitForPosition(name, position as Parameters<ProjectionRunner['waitForPosition']>[1]);
+  }
   return {
     env,
     runner,
     query,
     feedUrl,
     get: (url, token = env.tokens.alice, headers = {}) => query.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}`, ...headers } }),
-    async settle(position) {
-      for (const name of runner.projectionNames) await runner.waitForPosition(name, position as Parameters<ProjectionRunner['waitForPosition']>[1]);
+    settle,
+    async send(token, method, url, body, status) {
+      const response = await env.inject(method, url, { token, body });
+      expect(response.statusCode, response.body).toBe(status);
+      const result = response.json<Record<string, string>>();
+      if (result['position'] !== undefined) await settle(result['position']);
+      return result;
     },
     async close() {
       await query.close();
