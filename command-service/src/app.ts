@@ -95,13 +95,11 @@ export function buildApp(deps: Deps): FastifyInstance {
     profiles: profileRunner,
     ageOfDigitalConsent: deps.ageOfDigitalConsent ?? DEFAULT_AGE_OF_DIGITAL_CONSENT,
   });
-  if (deps.readModels !== undefined) {
-    const access = clientAccessCheck({ db: deps.readModels, store: deps.store, codec: deps.codec, clock: deps.clock });
-    void app.register(clientAssignmentRoutes, { prefix: API_PREFIX, verifier: deps.verifier, workouts: runner, access });
-  }
+  const clientAccess = deps.readModels === undefined ? undefined : clientAccessCheck({ db: deps.readModels, store: deps.store, codec: deps.codec, clock: deps.clock });
+  if (clientAccess !== undefined) void app.register(clientAssignmentRoutes, { prefix: API_PREFIX, verifier: deps.verifier, workouts: runner, access: clientAccess });
   void app.register(emergencyAccessRoutes, { prefix: API_PREFIX, verifier: deps.verifier, emergency: createEmergencyAccessCommandRunner(runnerDeps) });
   void app.register(organisationRoutes, { prefix: API_PREFIX, verifier: deps.verifier, organisations: createOrganisationCommandRunner(runnerDeps) });
-  void app.register(planRoutes, { prefix: API_PREFIX, verifier: deps.verifier, plans: createPlanCommandRunner(runnerDeps), templates: templateRunner });
+  void app.register(planRoutes, { prefix: API_PREFIX, verifier: deps.verifier, plans: createPlanCommandRunner(runnerDeps), templates: templateRunner, ...(clientAccess === undefined ? {} : { clientAccess }) });
   return app;
 }
 

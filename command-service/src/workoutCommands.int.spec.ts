@@ -361,6 +361,7 @@ describe('workout command routes (real PostgreSQL, real OIDC provider)', () => {
     expect(Object.keys(doc.paths).sort()).toEqual([
       '/api/v1/body-metrics',
       '/api/v1/body-metrics/{measurementId}',
+      '/api/v1/clients/{clientId}/plans',
       '/api/v1/clients/{clientId}/workouts',
       '/api/v1/coaching/invitations',
       '/api/v1/coaching/{relationshipId}/accept',

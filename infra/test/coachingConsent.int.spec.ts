@@ -1,4 +1,4 @@
-import { accessProjection, bodyMeasurementsProjection, goalsProjection, profilesProjection, workoutsProjection } from '@fitledger/projections';
+import { accessProjection, bodyMeasurementsProjection, goalsProjection, plansProjection, profilesProjection, templatesProjection, workoutsProjection } from '@fitledger/projections';
 import { CONSENT_VERSION_HEADER } from '@fitledger/query-service';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HandshakeRefused, openFeed } from '../../query-service/src/testing/feedClient';
@@ -16,7 +16,7 @@ describe('coaching and consent: a trainer reads a client’s data only as consen
   let coach: { sub: string; token: string };
 
   beforeAll(async () => {
-    pipeline = await startPipeline('coaching_consent', [workoutsProjection(), bodyMeasurementsProjection(), profilesProjection(), goalsProjection(), accessProjection()], { listen: true });
+    pipeline = await startPipeline('coaching_consent', [workoutsProjection(), bodyMeasurementsProjection(), profilesProjection(), goalsProjection(), accessProjection(), templatesProjection(), plansProjection()], { listen: true });
     const { env } = pipeline;
     alice = { sub: env.oidc.users.alice.sub, token: env.tokens.alice };
     bob = { sub: env.oidc.users.bob.sub, token: env.tokens.bob };
@@ -155,8 +155,27 @@ describe('coaching and consent: a trainer reads a client’s data only as consen
     const extra = await assign(coach.token, alice.sub, { ...plan, subjectId: bob.sub });
     expect(extra.statusCode).toBe(400);
     expect(extra.json()).toMatchObject({ errors: [{ field: '/body/subjectId' }] });
+
+    // A weekly plan too, from a template alice may use (shared in the organisation); a private one is refused.
+    const set = { exerciseId: SQUAT, reps: 5, load: { value: 80, unit: 'kg' } };
+    const { templateId: shared } = await send(coach.token, 'POST', '/api/v1/templates', { name: 'Squat day', plannedSets: [set], visibility: 'organisation' }, 201);
+    const { templateId: coachOnly } = await send(coach.token, 'POST', '/api/v1/templates', { name: 'Coach only', plannedSets: [set], visibility: 'private' }, 201);
+    const weekly = (templateId: string) => ({ name: 'Spring block', timeZone: 'Europe/Berlin', startsOn: '2026-05-11', entries: [{ weekday: 1, time: '07:00', templateId }] });
+    const privateOne = await pipeline.env.inject('POST', `/api/v1/clients/${alice.sub}/plans`, { token: coach.token, body: weekly(coachOnly as string) });
+    expect(privateOne.statusCode).toBe(400);
+    expect(privateOne.json()).toMatchObject({ errors: [{ field: '/body/entries/0/templateId' }] });
+    const { planId } = await send(coach.token, 'POST', `/api/v1/clients/${alice.sub}/plans`, weekly(shared as string), 201);
+    const schedule = await pipeline.get(`/api/v1/plans/${planId}/schedule?from=2026-05-11&to=2026-05-17`, alice.token);
+    expect(schedule.statusCode, schedule.body).toBe(200);
+    expect(schedule.json()).toMatchObject({ assignedBy: coach.sub, sessions: [{ date: '2026-05-11', time: '07:00', templateName: 'Squat day' }] });
+    expect((await pipeline.get(`/api/v1/plans/${planId}`, alice.token)).json()).toMatchObject({ name: 'Spring block', assignedBy: coach.sub });
+    // Alice's own plans stay hers: not coach-assigned.
+    const { planId: own } = await send(alice.token, 'POST', '/api/v1/plans', weekly(shared as string), 201);
+    expect((await pipeline.get(`/api/v1/plans/${own}`, alice.token)).json()).toMatchObject({ assignedBy: null });
+
     await send(alice.token, 'DELETE', `/api/v1/consents/${consentId}`, {}, 200);
     expect((await assign(coach.token, alice.sub, plan)).statusCode).toBe(403);
+    expect((await pipeline.env.inject('POST', `/api/v1/clients/${alice.sub}/plans`, { token: coach.token, body: weekly(shared as string) })).statusCode).toBe(403);
   });
 
   it('refuses mass assignment and bad input with 400 naming the field; only trainers invite', async () => {

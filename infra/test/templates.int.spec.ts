@@ -102,6 +102,7 @@ describe('workout templates: versions, sharing within the organisation, planning
     expect(schedule.statusCode, schedule.body).toBe(200);
     expect(schedule.json()).toEqual({
       timeZone: 'Europe/Berlin',
+      assignedBy: null,
       sessions: [
         { date: '2026-03-23', weekday: 1, time: '07:00', at: '2026-03-23T06:00:00.000Z', templateId, templateName: 'Upper B' },
         { date: '2026-03-26', weekday: 4, time: '18:30', at: '2026-03-26T17:30:00.000Z', templateId, templateName: 'Upper B' },

@@ -227,6 +227,8 @@ export interface RmPlansTable {
   archived: ColumnType<boolean, boolean | undefined, boolean>;
   revision: ColumnType<string, number | string, number | string>;
   updated_position: string;
+  /** The trainer who created it in the client's record (migration 0016); null for the person's own. */
+  assigned_by: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** A goal (migration 0009); `target` is the domain's GoalTarget. */

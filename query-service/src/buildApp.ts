@@ -24,6 +24,7 @@ import { exerciseRoutes } from './routes/exercises';
 import { exportRoutes } from './routes/exports';
 import { personalRecordRoutes } from './routes/personalRecords';
 import { workoutRoutes } from './routes/workouts';
+import { leaderboardRoutes } from './routes/leaderboard';
 import { accessListRoutes, accessSchemas } from './access/accessListRoutes';
 import { clientFeedResolver, clientIdParam, clientScopedRoutes } from './access/clientRoutes';
 import type { ConsentReader } from './access/consentReader';
@@ -115,6 +116,7 @@ export function buildApp(deps: QueryServiceDeps): FastifyInstance {
         goalRoutes(rest, { db, resolveScope });
         exportRoutes(rest, { db, resolveScope });
         accessListRoutes(rest, { db, resolveScope });
+        leaderboardRoutes(rest, { db, resolveScope });
         if (deps.consents !== undefined) {
           emergencyAccessReadRoutes(rest, { db, resolveScope, consents: deps.consents });
           clientScopedRoutes(rest, { db, consents: deps.consents, clock: deps.clock ?? (() => new Date()) }, [

@@ -1,5 +1,5 @@
-import type { requireIdentity} from '@fitledger/auth';
-import { authenticate, type TokenVerifier } from '@fitledger/auth';
+import { authenticate, requireIdentity, type TokenVerifier } from '@fitledger/auth';
+import type { ClientAccessCheck } from '../clientAssignment';
 import { PLAN_LIMITS, type PlanDefinition } from '@fitledger/domain';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { PlanCommandRunner } from '../planCommandRunner';
@@ -13,6 +13,8 @@ export interface PlanRoutesOptions {
   readonly verifier: TokenVerifier;
   readonly plans: PlanCommandRunner;
   readonly templates: TemplateCommandRunner;
+  /** With it, trainers create plans in consenting clients' records (`POST /clients/{clientId}/plans`). */
+  readonly clientAccess?: ClientAccessCheck;
 }
 
 const entrySchema = {
@@ -64,12 +66,12 @@ const locate = (planId: string) => fieldLocator({ at: { planId } });
 type Body = PlanDefinition & { planId?: string };
 
 /** Weekly plans: which template on which weekday at which local time. */
-export const planRoutes: FastifyPluginAsync<PlanRoutesOptions> = (app: FastifyInstance, { verifier, plans, templates }) => {
+export const planRoutes: FastifyPluginAsync<PlanRoutesOptions> = (app: FastifyInstance, { verifier, plans, templates, clientAccess }) => {
   app.addHook('onRequest', authenticate(verifier));
   app.removeContentTypeParser('text/plain');
 
-  /** Every template an entry names must be one the caller may use: 422 naming the entry otherwise. */
-  async function assertTemplatesUsable(request: { body: Body }, identity: ReturnType<typeof requireIdentity>): Promise<void> {
+  /** Every template an entry names must be one the plan's owner may use: 400 naming the entry otherwise. */
+  async function assertTemplatesUsable(request: { body: Body }, identity: Parameters<typeof mayUseTemplate>[0]): Promise<void> {
     const ids = [...new Set(request.body.entries.map((e) => e.templateId))];
     const usable = new Set<string>();
     for (const id of ids) {
@@ -101,6 +103,37 @@ export const planRoutes: FastifyPluginAsync<PlanRoutesOptions> = (app: FastifyIn
       return sendOutcome(reply, 201, { planId, ...outcome }, `${API_PREFIX}/plans/${planId}`);
     },
   );
+
+  if (clientAccess !== undefined) {
+    app.post<{ Params: { clientId: string }; Body: Body }>(
+      '/clients/:clientId/plans',
+      {
+        schema: {
+          tags: ['coaching'],
+          summary: "Assign a weekly plan to a client (trainers; needs the client's consent to workouts)",
+          description: 'Every template must be one the client may use (theirs or shared in the organisation), so the client sees what each session is.',
+          headers: commandHeaders,
+          params: { type: 'object', additionalProperties: false, required: ['clientId'], properties: { clientId: { type: 'string', pattern: UUID_PATTERN } } },
+          body: createBody,
+          response: { 201: { description: 'Assigned (or already so).', ...result }, ...problems },
+        },
+      },
+      async (request, reply) => {
+        const identity = requireIdentity(request);
+        const client = await clientAccess.assertMayWriteFor(identity, request.params.clientId, 'workouts');
+        await assertTemplatesUsable(request, { sub: client.subjectId, tenantId: client.tenantId, role: 'client', scopes: [] });
+        const ctx = { ...(await commandContextOf(request, { assertMayWrite: () => undefined, context: plans.context })), onBehalfOf: client };
+        const planId = request.body.planId ?? ctx.newId('planId');
+        const outcome = await plans.execute(ctx, {
+          id: planId,
+          action: 'create',
+          locate: locate('/body/planId'),
+          command: (metadata) => ({ type: 'CreatePlan', metadata, data: { planId, definition: definitionOf(request.body) } }),
+        });
+        return sendOutcome(reply, 201, { planId, ...outcome });
+      },
+    );
+  }
 
   app.put<{ Params: { planId: string }; Body: Body }>(
     '/plans/:planId',

@@ -13,6 +13,8 @@ import * as m0010 from './0010_workoutEnergy';
 import * as m0011 from './0011_access';
 import * as m0012 from './0012_emergencyAccess';
 import * as m0013 from './0013_workoutAssignment';
+import * as m0015 from './0015_leaderboard';
+import * as m0016 from './0016_planAssignment';
 
 /** The read models' migrations, in order. Names never change once released. */
 export const readModelMigrations: Readonly<Record<string, Migration>> = {
@@ -29,6 +31,8 @@ export const readModelMigrations: Readonly<Record<string, Migration>> = {
   '0011_access': m0011,
   '0012_emergency_access': m0012,
   '0013_workout_assignment': m0013,
+  '0015_leaderboard': m0015,
+  '0016_plan_assignment': m0016,
 };
 
 export const READ_MODEL_MIGRATION_TABLE = 'rm_migrations';

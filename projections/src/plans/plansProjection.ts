@@ -7,6 +7,13 @@ export const PLANS_PROJECTION = 'plans';
 const EVENT_TYPES: ReadonlySet<PlanEventType> = new Set<PlanEventType>(['PlanCreated', 'PlanRevised', 'PlanArchived']);
 
 /** Weekly plans into `rm_plans` (the definition as of the last event; archived flag). No feed changes. */
+/** The trainer who wrote the plan on behalf of its subject, if one did. */
+function assignedByOf(recorded: ReadableEvent): string | null {
+  const actor = recorded.metadata['actor'] as { sub?: unknown } | undefined;
+  const onBehalfOf = recorded.metadata['onBehalfOf'] as { sub?: unknown } | undefined;
+  return typeof actor?.sub === 'string' && onBehalfOf?.sub === recorded.metadata.subjectId && actor.sub !== recorded.metadata.subjectId && !actor.sub.startsWith('system:') ? actor.sub : null;
+}
+
 export function plansProjection(): Projection {
   return {
     name: PLANS_PROJECTION,
@@ -21,7 +28,7 @@ export function plansProjection(): Projection {
             const row = { name: definition.name, definition: JSON.stringify(definition), archived: false, revision: recorded.revision, updated_position: recorded.position };
             await trx
               .insertInto('rm_plans')
-              .values({ plan_id: planId, tenant_id: recorded.metadata.tenantId, subject_id: recorded.metadata.subjectId, ...row })
+              .values({ plan_id: planId, tenant_id: recorded.metadata.tenantId, subject_id: recorded.metadata.subjectId, assigned_by: assignedByOf(recorded), ...row })
               .onConflict((oc) => oc.column('plan_id').doUpdateSet(row))
               .execute();
             break;

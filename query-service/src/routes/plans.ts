@@ -15,7 +15,7 @@ export const planSchema = {
   $id: 'Plan',
   type: 'object',
   additionalProperties: false,
-  required: ['planId', 'name', 'timeZone', 'startsOn', 'endsOn', 'entries', 'archived', 'revision'],
+  required: ['planId', 'name', 'timeZone', 'startsOn', 'endsOn', 'entries', 'archived', 'revision', 'assignedBy'],
   properties: {
     planId: { type: 'string', format: 'uuid' },
     name: { type: 'string' },
@@ -33,6 +33,7 @@ export const planSchema = {
     },
     archived: { type: 'boolean' },
     revision: { type: 'integer' },
+    assignedBy: { type: ['string', 'null'], description: 'The trainer who assigned this plan (coach-assigned); null for your own.' },
   },
 } as const;
 
@@ -41,11 +42,12 @@ interface PlanRow {
   definition: unknown;
   archived: boolean;
   revision: string;
+  assigned_by: string | null;
 }
 
 function representation(row: PlanRow) {
   const d = row.definition as PlanDefinition;
-  return { planId: row.plan_id, name: d.name, timeZone: d.timeZone, startsOn: d.startsOn, endsOn: d.endsOn ?? null, entries: d.entries, archived: row.archived, revision: Number(row.revision) };
+  return { planId: row.plan_id, name: d.name, timeZone: d.timeZone, startsOn: d.startsOn, endsOn: d.endsOn ?? null, entries: d.entries, archived: row.archived, revision: Number(row.revision), assignedBy: row.assigned_by };
 }
 
 /** GET /plans, /plans/{id} and /plans/{id}/schedule: the caller's own weekly plans. */
@@ -55,7 +57,7 @@ export function planRoutes(app: FastifyInstance, deps: { db: Kysely<ReadModelDb>
   async function planOf(planId: string, scope: { tenantId: string; subjectId: string }): Promise<PlanRow> {
     const row = (await db
       .selectFrom('rm_plans')
-      .select(['plan_id', 'definition', 'archived', 'revision'])
+      .select(['plan_id', 'definition', 'archived', 'revision', 'assigned_by'])
       .where('plan_id', '=', planId)
       .where('tenant_id', '=', scope.tenantId)
       .where('subject_id', '=', scope.subjectId)
@@ -77,7 +79,7 @@ export function planRoutes(app: FastifyInstance, deps: { db: Kysely<ReadModelDb>
       const scope = await readScopeOf(request, resolveScope);
       const rows = (await db
         .selectFrom('rm_plans')
-        .select(['plan_id', 'definition', 'archived', 'revision'])
+        .select(['plan_id', 'definition', 'archived', 'revision', 'assigned_by'])
         .where('tenant_id', '=', scope.tenantId)
         .where('subject_id', '=', scope.subjectId)
         .orderBy('name')
@@ -111,9 +113,10 @@ export function planRoutes(app: FastifyInstance, deps: { db: Kysely<ReadModelDb>
           200: {
             type: 'object',
             additionalProperties: false,
-            required: ['timeZone', 'sessions'],
+            required: ['timeZone', 'assignedBy', 'sessions'],
             properties: {
               timeZone: { type: 'string' },
+              assignedBy: { type: ['string', 'null'], description: 'The trainer who assigned the plan; its sessions are coach-assigned.' },
               sessions: {
                 type: 'array',
                 items: {
@@ -165,6 +168,7 @@ export function planRoutes(app: FastifyInstance, deps: { db: Kysely<ReadModelDb>
       }
       return reply.headers(PRIVATE_CACHE_HEADERS).send({
         timeZone: definition.timeZone,
+        assignedBy: row.assigned_by,
         sessions: sessions.map((s) => ({ date: s.date, weekday: s.weekday, time: s.time, at: s.at.toISOString(), templateId: s.templateId, templateName: names.get(s.templateId) ?? null })),
       });
     },
