@@ -24,9 +24,11 @@ function valid<T>(validator: ObjectValidator<T>, data: unknown): T {
   return result.value;
 }
 
-/** Administers the organisation: an active org admin of it, or a platform admin. */
+/**
+ * Administers the organisation: an active org admin of it. Membership decides, never the token:
+ * a platform admin creates organisations but manages no members unless made one.
+ */
 export function administers(state: OrganisationState, actor: { readonly sub: string; readonly role: string }): boolean {
-  if (actor.role === 'platform_admin') return true;
   if (state.status !== 'active') return false;
   const membership = state.members.get(actor.sub);
   return membership?.status === 'active' && membership.role === 'org_admin';

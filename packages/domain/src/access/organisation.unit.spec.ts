@@ -46,7 +46,10 @@ describe('organisation decider: memberships as events, nobody sets their own rol
     spec.given(members).when(by(ADMIN, 'org_admin', 'ChangeMemberRole', { organisationId: ORG, subjectId: TRAINER, role: 'org_admin' })).then([{ type: 'MemberRoleChanged', data: { organisationId: ORG, subjectId: TRAINER, role: 'org_admin' } }]);
     spec.given(members).when(by(TRAINER, 'trainer', 'ChangeMemberRole', { organisationId: ORG, subjectId: TRAINER, role: 'org_admin' })).thenThrows('NOT_ORGANISATION_ADMIN');
     spec.given(members).when(by(ADMIN, 'org_admin', 'ChangeMemberRole', { organisationId: ORG, subjectId: ADMIN, role: 'trainer' })).thenThrows('OWN_ROLE', 'subjectId');
-    spec.given(members).when(by(PLATFORM, 'platform_admin', 'ChangeMemberRole', { organisationId: ORG, subjectId: ADMIN, role: 'trainer' })).thenThrows('LAST_ADMIN', 'subjectId');
+    // A platform admin creates organisations but manages nobody in them: membership decides.
+    spec.given(members).when(by(PLATFORM, 'platform_admin', 'ChangeMemberRole', { organisationId: ORG, subjectId: ADMIN, role: 'trainer' })).thenThrows('NOT_ORGANISATION_ADMIN');
+    spec.given(members).when(by(PLATFORM, 'platform_admin', 'InviteMember', { organisationId: ORG, subjectId: CLIENT, role: 'client' })).thenThrows('NOT_ORGANISATION_ADMIN');
+    spec.given(members).when(by(PLATFORM, 'platform_admin', 'RemoveMember', { organisationId: ORG, subjectId: TRAINER })).thenThrows('NOT_ORGANISATION_ADMIN');
     spec.given(members).when(by(ADMIN, 'org_admin', 'ChangeMemberRole', { organisationId: ORG, subjectId: CLIENT, role: 'trainer' })).thenThrows('MEMBER_NOT_FOUND', 'subjectId');
   });
 
