@@ -325,6 +325,8 @@ export interface ReadModelDb {
   rm_template_versions: RmTemplateVersionsTable;
   rm_body_measurements: RmBodyMeasurementsTable;
   rm_exercises: RmExercisesTable;
+  /** rm_exercises as the reader role may see it (migration 0017): the exercise library reads this. */
+  rm_exercises_visible: RmExercisesTable;
   projection_checkpoints: ProjectionCheckpointsTable;
   rm_workouts: RmWorkoutsTable;
   rm_workout_sets: RmWorkoutSetsTable;

@@ -6,6 +6,7 @@ export { startPgListenChangeSource, type PgListenChangeSource, type PgListenChan
 export type { FeedMessage } from './feed/feedMessage';
 export type { FeedOptions } from './routes/feed';
 export { ownDataOnly, type ReadScope, type ReadScopeResolver } from './readScope';
+export { READER_ROLE, rowSecurityPool, withReadScope, type ReadModelPool, type RowSecuritySettings } from './rowLevelSecurity';
 export { eventStoreConsentReader, consentReaderOnPool, type ConsentReader } from './access/consentReader';
 export { CONSENT_VERSION_HEADER, EMERGENCY_ACCESS_HEADER } from './access/clientRoutes';
 export { loadQueryServiceConfig, QueryServiceConfigError, type QueryServiceConfig } from './config';

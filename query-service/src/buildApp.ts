@@ -10,6 +10,7 @@ import type { ChangeSource } from './feed/changeSource';
 import { FeedHub } from './feed/feedHub';
 import { selectSubprotocol } from './feed/handshakeToken';
 import { ownDataOnly, type ReadScopeResolver } from './readScope';
+import { readContextHooks, rowSecurityPool } from './rowLevelSecurity';
 import { CLOSE_GOING_AWAY, feedRoutes, type FeedOptions } from './routes/feed';
 import { exerciseRepresentationSchemas } from './exercises/exerciseRepresentation';
 import { bodyMeasurementSchema } from './bodyMeasurementRepresentation';
@@ -70,7 +71,10 @@ const MAX_CLIENT_MESSAGE_BYTES = 4 * 1024;
  * every route authenticated. Pure wiring; never listens (see `startQueryService`).
  */
 export function buildApp(deps: QueryServiceDeps): FastifyInstance {
-  const db = deps.db instanceof Kysely ? deps.db : new Kysely<ReadModelDb>({ dialect: new PostgresDialect({ pool: deps.db }) });
+  // Given the pool, every read-model query runs under row-level security (see rowLevelSecurity.ts);
+  // a Kysely instance is used as it is (the caller owns its connections' settings).
+  const pool = deps.db instanceof Kysely ? undefined : rowSecurityPool(deps.db);
+  const db = deps.db instanceof Kysely ? deps.db : new Kysely<ReadModelDb>({ dialect: new PostgresDialect({ pool: pool ?? deps.db }) });
   const resolveScope = deps.resolveScope ?? ownDataOnly;
   const app = createService({
     ...(deps.logger ? { logger: deps.logger } : {}),
@@ -84,6 +88,7 @@ export function buildApp(deps: QueryServiceDeps): FastifyInstance {
     ],
     errorMappers: [authenticationProblem],
   });
+  readContextHooks(app);
   // Before the routes: its hooks and the 429 it adds to their OpenAPI responses reach only routes registered after it.
   void app.register(rateLimits, deps.rateLimits ?? DEFAULT_RATE_LIMITS);
   for (const schema of [...representationSchemas, ...exerciseRepresentationSchemas, bodyMeasurementSchema, templateSchema, planSchema, goalSchema, profileSchema, ...accessSchemas, ...emergencyAccessSchemas]) app.addSchema(schema);
@@ -132,7 +137,7 @@ export function buildApp(deps: QueryServiceDeps): FastifyInstance {
             { scope: 'goals', register: (clients, scoped) => goalRoutes(clients, { db, resolveScope: scoped }) },
           ]);
         }
-        exerciseRoutes(rest, { db, resolveScope, ...(deps.db instanceof Kysely ? {} : { pool: deps.db }) });
+        exerciseRoutes(rest, { db, resolveScope, ...(pool === undefined ? {} : { pool }) });
         restDone();
       });
       void api.register((live, _liveOpts, liveDone) => {

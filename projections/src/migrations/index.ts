@@ -15,6 +15,7 @@ import * as m0012 from './0012_emergencyAccess';
 import * as m0013 from './0013_workoutAssignment';
 import * as m0015 from './0015_leaderboard';
 import * as m0016 from './0016_planAssignment';
+import * as m0017 from './0017_rowLevelSecurity';
 
 /** The read models' migrations, in order. Names never change once released. */
 export const readModelMigrations: Readonly<Record<string, Migration>> = {
@@ -33,6 +34,7 @@ export const readModelMigrations: Readonly<Record<string, Migration>> = {
   '0013_workout_assignment': m0013,
   '0015_leaderboard': m0015,
   '0016_plan_assignment': m0016,
+  '0017_row_level_security': m0017,
 };
 
 export const READ_MODEL_MIGRATION_TABLE = 'rm_migrations';

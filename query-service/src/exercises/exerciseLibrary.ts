@@ -15,6 +15,10 @@ import type { ReadScope } from '../readScope';
  * trigram-close word for every query word (typos in several words: "dumbel curl"). All three
  * are GIN-indexable (`@@`, `%>`), so PostgreSQL unions bitmap scans and checks visibility on the
  * few candidates. The trigram thresholds are set per transaction (SET LOCAL), never server-wide.
+ *
+ * Everything reads `rm_exercises_visible` (projections migration 0017): under query-service's
+ * row-level security it holds what the caller's token and scope may see, and unlike the table
+ * under its policy it lets the planner use the GIN indexes.
  */
 
 /** pg_trgm word_similarity threshold for the whole query and for each query word. */
@@ -122,7 +126,7 @@ const likeEscape = (text: string): string => text.replace(/[\\%_]/g, (c) => `\\$
 /** Pooled connections that already carry the search's trigram threshold. */
 const thresholdSet = new WeakSet<pg.PoolClient>();
 
-export async function searchExercises(db: Kysely<ReadModelDb>, scope: ReadScope, params: SearchParams, options: { pool?: pg.Pool } = {}): Promise<SearchHit[]> {
+export async function searchExercises(db: Kysely<ReadModelDb>, scope: ReadScope, params: SearchParams, options: { pool?: { connect(): Promise<pg.PoolClient> } } = {}): Promise<SearchHit[]> {
   const words = queryWords(params.q ?? '').slice(0, MAX_QUERY_WORDS);
   const folded = words.join(' ');
   const conditions = [sql<SqlBool>`NOT archived`, ...filtersOf(params)];
@@ -150,7 +154,7 @@ export async function searchExercises(db: Kysely<ReadModelDb>, scope: ReadScope,
   // wide ones (instructions, media links) are not read, sorted or carried for the other candidates.
   const [catalog, tenant] = branches(scope, (visible) =>
     db
-      .selectFrom('rm_exercises')
+      .selectFrom('rm_exercises_visible')
       .select('exercise_id')
       .select([score.as('score'), sql<string>`search_name COLLATE "C"`.as('sort_name')])
       .where(and([visible, ...conditions])),
@@ -165,7 +169,7 @@ export async function searchExercises(db: Kysely<ReadModelDb>, scope: ReadScope,
   const page = ranked.orderBy('score', 'desc').orderBy('sort_name').orderBy('exercise_id').limit(params.limit);
   const query = db
     .selectFrom(page.as('page'))
-    .innerJoin('rm_exercises as e', 'e.exercise_id', 'page.exercise_id')
+    .innerJoin('rm_exercises_visible as e', 'e.exercise_id', 'page.exercise_id')
     .select(EXERCISE_COLUMNS.map((column) => `e.${column}` as const))
     .select(['page.score', 'page.sort_name'])
     .orderBy('page.score', 'desc')
@@ -216,7 +220,7 @@ export async function suggestExercises(db: Kysely<ReadModelDb>, scope: ReadScope
   const folded = words.join(' ');
   const [catalog, tenant] = branches(scope, (visible) =>
     db
-      .selectFrom('rm_exercises')
+      .selectFrom('rm_exercises_visible')
       .select(['exercise_id', 'name', 'source'])
       .select([
         sql<boolean>`search_name LIKE ${`${likeEscape(folded)}%`}`.as('starts_with'),
@@ -238,5 +242,5 @@ export async function suggestExercises(db: Kysely<ReadModelDb>, scope: ReadScope
 
 /** One exercise the caller may see (archived ones included: workouts still name them), or undefined. */
 export async function findExercise(db: Kysely<ReadModelDb>, scope: ReadScope, exerciseId: string): Promise<ExerciseRow | undefined> {
-  return db.selectFrom('rm_exercises').select(EXERCISE_COLUMNS).where('exercise_id', '=', exerciseId).where(visibleTo(scope)).executeTakeFirst();
+  return db.selectFrom('rm_exercises_visible').select(EXERCISE_COLUMNS).where('exercise_id', '=', exerciseId).where(visibleTo(scope)).executeTakeFirst();
 }

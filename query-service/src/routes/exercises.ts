@@ -4,11 +4,11 @@ import { HttpProblem } from '@fitledger/http';
 import type { ReadModelDb } from '@fitledger/projections';
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
-import type pg from 'pg';
 import { decodeExerciseSearchCursor, encodeExerciseSearchCursor, InvalidCursorError, type ExerciseSearchCursor } from '../cursor';
 import { findExercise, queryWords, searchExercises, suggestExercises } from '../exercises/exerciseLibrary';
 import { exerciseDetail, exerciseSummary, suggestionOf } from '../exercises/exerciseRepresentation';
 import type { ReadScopeResolver } from '../readScope';
+import type { ReadModelPool } from '../rowLevelSecurity';
 import { authProblemResponses, pageResponse, PRIVATE_CACHE_HEADERS, readScopeOf } from './readContext';
 
 export const DEFAULT_EXERCISE_PAGE_SIZE = 20;
@@ -83,7 +83,7 @@ function queryHash(query: SearchQuery): string {
  * suggestions) and GET /exercises/{exerciseId}. Visible: the public catalog, the caller's
  * organisation's exercises and their own private ones. Anything else answers like a missing id.
  */
-export function exerciseRoutes(app: FastifyInstance, deps: { db: Kysely<ReadModelDb>; pool?: pg.Pool; resolveScope: ReadScopeResolver }): void {
+export function exerciseRoutes(app: FastifyInstance, deps: { db: Kysely<ReadModelDb>; pool?: Pick<ReadModelPool, 'connect'>; resolveScope: ReadScopeResolver }): void {
   const { db, resolveScope } = deps;
   const searchOptions = deps.pool === undefined ? {} : { pool: deps.pool };
   const tags = ['exercises'];

@@ -12,6 +12,7 @@ import { loadUnitPreferences } from '../unitPreferences';
 import { FeedSession, type FeedEntry } from '../feed/feedSession';
 import { handshakeToken } from '../feed/handshakeToken';
 import { requireReadScope, type ReadScope, type ReadScopeResolver } from '../readScope';
+import { inReadScope } from '../rowLevelSecurity';
 
 export interface FeedOptions {
   /** Rows per backlog read (default 100, at most 1000). */
@@ -169,7 +170,8 @@ export function feedRoutes(
       }
       const session = new FeedSession({
         socket,
-        readPage: (after, limit) => readFeedPage(db, scope, after, limit),
+        // Pages are read when commits wake the session, outside any request: with the feed's own settings.
+        readPage: (after, limit) => inReadScope({ tenantId: identity.tenantId, subjectId: scope.subjectId, role: identity.role }, () => readFeedPage(db, scope, after, limit)),
         after: afterCursor(request.query.after),
         pageSize,
         highWaterBytes,
@@ -187,7 +189,8 @@ export function feedRoutes(
         deps.recheckScopeMs === undefined
           ? undefined
           : setInterval(() => {
-              Promise.resolve(resolveScope(identity, request)).then(
+              // Re-decided as the caller, as at the handshake (before a scope is resolved).
+              Promise.resolve(inReadScope({ tenantId: identity.tenantId, subjectId: identity.sub, role: identity.role }, () => resolveScope(identity, request))).then(
                 () => undefined,
                 (error: unknown) => {
                   request.log.info({ code: (error as { code?: unknown }).code }, 'feed access withdrawn');

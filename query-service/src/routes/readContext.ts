@@ -2,12 +2,16 @@ import { requireIdentity } from '@fitledger/auth';
 import { HttpProblem } from '@fitledger/http';
 import type { FastifyRequest } from 'fastify';
 import { requireReadScope, type ReadScope, type ReadScopeResolver } from '../readScope';
+import { noteReadScope } from '../rowLevelSecurity';
 
 /** The caller's read scope: authenticated, holding `fitledger:read`, resolved by the access seam. */
 export async function readScopeOf(request: FastifyRequest, resolve: ReadScopeResolver): Promise<ReadScope> {
   const identity = requireIdentity(request);
   requireReadScope(identity);
-  return resolve(identity, request);
+  const scope = await resolve(identity, request);
+  // Row-level security reads this request's rows as this subject (the tenant stays the token's).
+  noteReadScope(request, scope);
+  return scope;
 }
 
 /** Problem responses every authenticated route can answer. */
