@@ -1,5 +1,6 @@
 import type { PlanEvent, PlanEventType } from '@fitledger/domain';
 import { sql, type Transaction } from 'kysely';
+import { assignedByOf } from '../assignedBy';
 import type { Projection, ReadableEvent } from '../projectionRunner';
 import type { FeedChange, ReadModelDb } from '../readModelDb';
 
@@ -7,13 +8,6 @@ export const PLANS_PROJECTION = 'plans';
 const EVENT_TYPES: ReadonlySet<PlanEventType> = new Set<PlanEventType>(['PlanCreated', 'PlanRevised', 'PlanArchived']);
 
 /** Weekly plans into `rm_plans` (the definition as of the last event; archived flag). No feed changes. */
-/** The trainer who wrote the plan on behalf of its subject, if one did. */
-function assignedByOf(recorded: ReadableEvent): string | null {
-  const actor = recorded.metadata['actor'] as { sub?: unknown } | undefined;
-  const onBehalfOf = recorded.metadata['onBehalfOf'] as { sub?: unknown } | undefined;
-  return typeof actor?.sub === 'string' && onBehalfOf?.sub === recorded.metadata.subjectId && actor.sub !== recorded.metadata.subjectId && !actor.sub.startsWith('system:') ? actor.sub : null;
-}
-
 export function plansProjection(): Projection {
   return {
     name: PLANS_PROJECTION,

@@ -11,6 +11,7 @@ import {
 } from '@fitledger/domain';
 import { canonicalJson, type JsonValue } from '@fitledger/event-store';
 import { sql, type Insertable, type Selectable, type Transaction } from 'kysely';
+import { assignedByOf } from '../assignedBy';
 import type { Projection, ProjectionLogger, ReadableEvent } from '../projectionRunner';
 import type { FeedChange, ReadModelDb, RmFeedChangesTable, RmPersonalRecordsTable, RmWorkoutSetsTable } from '../readModelDb';
 import { setRow, stateFromRows, VolumeSum, workoutRow, type WorkoutIdentity, type WorkoutRow, type WorkoutSetRow } from './workoutRows';
@@ -269,13 +270,10 @@ function workoutIdOf(event: ReadableEvent): string {
   return (event.data as { workoutId: string }).workoutId.toLowerCase();
 }
 
-/** A workout written by someone else for its subject (a trainer acting on behalf of a client) names them. */
-function assignedByOf(recorded: ReadableEvent): { assignedBy?: string } {
-  const actor = recorded.metadata['actor'] as { sub?: unknown } | undefined;
-  const onBehalfOf = recorded.metadata['onBehalfOf'] as { sub?: unknown } | undefined;
-  return typeof actor?.sub === 'string' && onBehalfOf?.sub === recorded.metadata.subjectId && actor.sub !== recorded.metadata.subjectId && !actor.sub.startsWith('system:')
-    ? { assignedBy: actor.sub }
-    : {};
+/** A workout written by a trainer for its subject names them (see assignedByOf). */
+function assignedByOrNothing(recorded: ReadableEvent): { assignedBy?: string } {
+  const by = assignedByOf(recorded);
+  return by === null ? {} : { assignedBy: by };
 }
 
 /** Evolves the workout's model; returns the exercises whose personal records the event may change, or undefined when skipped. */
@@ -293,7 +291,7 @@ function applyEvent(
       revision: recorded.revision,
       updatedPosition: recorded.position,
       firstRecordedAt: recorded.recordedAt,
-      ...assignedByOf(recorded),
+      ...assignedByOrNothing(recorded),
     },
     state: initialState(),
     ordinals: new Map(),
