@@ -44,6 +44,11 @@ describe('organisations and memberships as events', () => {
     expect(claimOnly.statusCode).toBe(422);
     expect(claimOnly.json()).toMatchObject({ code: 'NOT_ORGANISATION_ADMIN' });
     await send(tokens.coach, 'POST', `/api/v1/organisations/${organisationId}/join`, {}, 200);
+    // Already a member: a role change is another route; the problem names the body's subjectId.
+    const again = await pipeline.env.inject('POST', `/api/v1/organisations/${organisationId}/invitations`, { token: tokens.bob, body: { subjectId: coach, role: 'client' } });
+    expect(again.json()).toMatchObject({ code: 'ALREADY_MEMBER', errors: [{ field: '/body/subjectId' }] });
+    const unknown = await pipeline.env.inject('PUT', `/api/v1/organisations/${organisationId}/members/${randomUUID()}/role`, { token: tokens.bob, body: { role: 'trainer' } });
+    expect(unknown.json()).toMatchObject({ code: 'MEMBER_NOT_FOUND', errors: [{ field: '/params/subjectId' }] });
 
     // Nobody changes their own role: not the coach, not the admin.
     const own = await pipeline.env.inject('PUT', `/api/v1/organisations/${organisationId}/members/${coach}/role`, { token: tokens.coach, body: { role: 'org_admin' } });

@@ -1,6 +1,6 @@
 import { authenticate, type TokenVerifier } from '@fitledger/auth';
-import { ACCESS_LIMITS, MEMBERSHIP_ROLES, ORGANISATION_KINDS, type MembershipRole, type OrganisationKind } from '@fitledger/domain';
-import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import { ACCESS_LIMITS, MEMBERSHIP_ROLES, ORGANISATION_KINDS, type CommandMetadata, type MembershipRole, type OrganisationCommand, type OrganisationKind } from '@fitledger/domain';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { OrganisationCommandRunner } from '../accessCommandRunners';
 import { fieldLocator } from '../problems';
 import { commandContextOf, emptyBodyIsEmptyObject, present, sendOutcome } from './commandRequest';
@@ -35,6 +35,17 @@ export const organisationRoutes: FastifyPluginAsync<{ verifier: TokenVerifier; o
   app.removeContentTypeParser('text/plain');
   // Members act by their membership, not their token role: the creation gate does not apply to them.
   const membersContext = { assertMayWrite: () => undefined, context: organisations.context };
+  /** A change of an existing organisation, decided on its membership state; answers 200 with the outcome. `subjectIn`: where the request names the member. */
+  async function changeOrganisation(request: FastifyRequest, reply: FastifyReply, organisationId: string, command: (metadata: CommandMetadata) => OrganisationCommand, subjectIn: 'body' | 'params' = 'params'): Promise<FastifyReply> {
+    const ctx = await commandContextOf(request, membersContext);
+    const outcome = await organisations.execute(ctx, {
+      id: organisationId,
+      action: 'change',
+      locate: fieldLocator({ at: { organisationId: '/params/organisationId', subjectId: `/${subjectIn}/subjectId` } }),
+      command,
+    });
+    return sendOutcome(reply, 200, { organisationId, ...outcome });
+  }
 
   app.post<{ Body: { organisationId?: string; name: string; kind: OrganisationKind; firstAdminId: string } }>(
     '/organisations',
@@ -80,14 +91,7 @@ export const organisationRoutes: FastifyPluginAsync<{ verifier: TokenVerifier; o
     },
     async (request, reply) => {
       const { organisationId } = request.params;
-      const ctx = await commandContextOf(request, membersContext);
-      const outcome = await organisations.execute(ctx, {
-        id: organisationId,
-        action: 'change',
-        locate: fieldLocator({ at: { organisationId: '/params/organisationId' } }),
-        command: (metadata) => ({ type: 'InviteMember', metadata, data: { organisationId, subjectId: request.body.subjectId, role: request.body.role } }),
-      });
-      return sendOutcome(reply, 200, { organisationId, ...outcome });
+      return changeOrganisation(request, reply, organisationId, (metadata) => ({ type: 'InviteMember', metadata, data: { organisationId, subjectId: request.body.subjectId, role: request.body.role } }), 'body');
     },
   );
 
@@ -106,14 +110,7 @@ export const organisationRoutes: FastifyPluginAsync<{ verifier: TokenVerifier; o
     },
     async (request, reply) => {
       const { organisationId } = request.params;
-      const ctx = await commandContextOf(request, membersContext);
-      const outcome = await organisations.execute(ctx, {
-        id: organisationId,
-        action: 'change',
-        locate: fieldLocator({ at: { organisationId: '/params/organisationId' } }),
-        command: (metadata) => ({ type: 'JoinOrganisation', metadata, data: { organisationId } }),
-      });
-      return sendOutcome(reply, 200, { organisationId, ...outcome });
+      return changeOrganisation(request, reply, organisationId, (metadata) => ({ type: 'JoinOrganisation', metadata, data: { organisationId } }));
     },
   );
 
@@ -131,14 +128,7 @@ export const organisationRoutes: FastifyPluginAsync<{ verifier: TokenVerifier; o
     },
     async (request, reply) => {
       const { organisationId, subjectId } = request.params;
-      const ctx = await commandContextOf(request, membersContext);
-      const outcome = await organisations.execute(ctx, {
-        id: organisationId,
-        action: 'change',
-        locate: fieldLocator({ at: { organisationId: '/params/organisationId', subjectId: '/params/subjectId' } }),
-        command: (metadata) => ({ type: 'ChangeMemberRole', metadata, data: { organisationId, subjectId, role: request.body.role } }),
-      });
-      return sendOutcome(reply, 200, { organisationId, ...outcome });
+      return changeOrganisation(request, reply, organisationId, (metadata) => ({ type: 'ChangeMemberRole', metadata, data: { organisationId, subjectId, role: request.body.role } }));
     },
   );
 
@@ -157,14 +147,7 @@ export const organisationRoutes: FastifyPluginAsync<{ verifier: TokenVerifier; o
     },
     async (request, reply) => {
       const { organisationId, subjectId } = request.params;
-      const ctx = await commandContextOf(request, membersContext);
-      const outcome = await organisations.execute(ctx, {
-        id: organisationId,
-        action: 'change',
-        locate: fieldLocator({ at: { organisationId: '/params/organisationId', subjectId: '/params/subjectId' } }),
-        command: (metadata) => ({ type: 'RemoveMember', metadata, data: { organisationId, subjectId, ...present({ reason: request.body.reason }) } }),
-      });
-      return sendOutcome(reply, 200, { organisationId, ...outcome });
+      return changeOrganisation(request, reply, organisationId, (metadata) => ({ type: 'RemoveMember', metadata, data: { organisationId, subjectId, ...present({ reason: request.body.reason }) } }));
     },
   );
   return Promise.resolve();
