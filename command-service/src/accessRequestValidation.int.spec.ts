@@ -36,8 +36,14 @@ describe('request validation on every consent and coaching route (real PostgreSQ
     env = await startCommandServiceTestEnv('cmd_access_validation');
     coach = env.oidc.users.coach.sub;
     alice = env.oidc.users.alice.sub;
-    const sign = (role: string) => signTestToken({ ...env.oidc.accessTokenClaims('alice'), sub: randomUUID(), role, amr: ['pwd', 'otp'] }, { privateKey: env.oidc.signingKey });
-    orgAdmin = await sign('org_admin');
+    const sign = (role: string, sub = randomUUID()) => signTestToken({ ...env.oidc.accessTokenClaims('alice'), sub, role, amr: ['pwd', 'otp'] }, { privateKey: env.oidc.signingKey });
+    const orgAdminSub = randomUUID();
+    orgAdmin = await sign('org_admin', orgAdminSub);
+    // The coach invites and the org admin opens emergency access as active members of the organisation their tokens act in.
+    await env.enrol([
+      { sub: coach, token: env.tokens.coach, role: 'trainer' },
+      { sub: orgAdminSub, token: orgAdmin, role: 'org_admin' },
+    ]);
     auditor = await sign('auditor');
     platformAdmin = await signTestToken({ ...env.oidc.accessTokenClaims('alice'), sub: randomUUID(), role: 'platform_admin', amr: ['pwd', 'otp'] }, { privateKey: env.oidc.signingKey });
     const profile = await env.inject('PUT', '/api/v1/profile', { token: env.tokens.bob, body: { birthDate: '2012-02-01' } });

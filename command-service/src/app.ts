@@ -13,6 +13,7 @@ import type { CommandServiceConfig } from './config';
 import { readModelDb, type ReadModelDb } from '@fitledger/projections';
 import type { Kysely } from 'kysely';
 import { clientAccessCheck } from './clientAssignment';
+import { membershipLookup } from './membership';
 import { clientAssignmentRoutes } from './routes/clientAssignments';
 import { createBodyMeasurementCommandRunner } from './bodyMeasurementCommandRunner';
 import { createGoalEvaluator } from './goalEvaluator';
@@ -87,6 +88,8 @@ export function buildApp(deps: Deps): FastifyInstance {
   const templateRunner = createTemplateCommandRunner(runnerDeps);
   void app.register(templateRoutes, { prefix: API_PREFIX, verifier: deps.verifier, templates: templateRunner, workouts: runner });
   void app.register(goalRoutes, { prefix: API_PREFIX, verifier: deps.verifier, goals: createGoalCommandRunner(runnerDeps) });
+  const organisations = createOrganisationCommandRunner(runnerDeps);
+  const membership = membershipLookup(organisations);
   void app.register(accessRoutes, {
     prefix: API_PREFIX,
     verifier: deps.verifier,
@@ -94,11 +97,12 @@ export function buildApp(deps: Deps): FastifyInstance {
     coaching: createCoachingCommandRunner(runnerDeps),
     profiles: profileRunner,
     ageOfDigitalConsent: deps.ageOfDigitalConsent ?? DEFAULT_AGE_OF_DIGITAL_CONSENT,
+    membership,
   });
-  const clientAccess = deps.readModels === undefined ? undefined : clientAccessCheck({ db: deps.readModels, store: deps.store, codec: deps.codec, clock: deps.clock });
+  const clientAccess = deps.readModels === undefined ? undefined : clientAccessCheck({ db: deps.readModels, store: deps.store, codec: deps.codec, clock: deps.clock, membership });
   if (clientAccess !== undefined) void app.register(clientAssignmentRoutes, { prefix: API_PREFIX, verifier: deps.verifier, workouts: runner, access: clientAccess });
-  void app.register(emergencyAccessRoutes, { prefix: API_PREFIX, verifier: deps.verifier, emergency: createEmergencyAccessCommandRunner(runnerDeps) });
-  void app.register(organisationRoutes, { prefix: API_PREFIX, verifier: deps.verifier, organisations: createOrganisationCommandRunner(runnerDeps) });
+  void app.register(emergencyAccessRoutes, { prefix: API_PREFIX, verifier: deps.verifier, emergency: createEmergencyAccessCommandRunner(runnerDeps), membership });
+  void app.register(organisationRoutes, { prefix: API_PREFIX, verifier: deps.verifier, organisations });
   void app.register(planRoutes, { prefix: API_PREFIX, verifier: deps.verifier, plans: createPlanCommandRunner(runnerDeps), templates: templateRunner, ...(clientAccess === undefined ? {} : { clientAccess }) });
   return app;
 }

@@ -5,6 +5,7 @@ import type { EventStore } from '@fitledger/event-store';
 import { HttpProblem } from '@fitledger/http';
 import type { ReadModelDb } from '@fitledger/projections';
 import type { Kysely } from 'kysely';
+import type { MembershipLookup } from './membership';
 
 /** Where a trainer's write into a client's record may go: the client, and the consent version relied on. */
 export interface ClientWriteScope {
@@ -19,18 +20,19 @@ export interface ClientAccessCheck {
 }
 
 /**
- * The same pure policy as the reads (`decideRead` of packages/domain): a trainer with an active
- * relationship in their organisation and the client's consent in force for the scope. The consent
+ * The same pure policy as the reads (`decideRead` of packages/domain): an active trainer member of
+ * their organisation with an active relationship there and the client's consent in force for the scope. The consent
  * comes from its stream (a withdrawal counts at once), the relationship from the read model.
  */
-export function clientAccessCheck(deps: { db: Kysely<ReadModelDb>; store: EventStore; codec: EventCodec; clock: () => Date }): ClientAccessCheck {
+export function clientAccessCheck(deps: { db: Kysely<ReadModelDb>; store: EventStore; codec: EventCodec; clock: () => Date; membership: MembershipLookup }): ClientAccessCheck {
   const denied = (): HttpProblem => new HttpProblem(403, 'ACCESS_DENIED', 'Forbidden', 'you may not write for this person (no active coaching relationship and consent in force for it)');
   return {
     async assertMayWriteFor(identity, clientId, scope) {
       if (clientId === identity.sub) throw denied();
-      const [relationships, recorded] = await Promise.all([
+      const [relationships, recorded, membership] = await Promise.all([
         deps.db.selectFrom('rm_coaching').select(['status', 'tenant_id']).where('trainer_id', '=', identity.sub).where('client_id', '=', clientId).where('tenant_id', '=', identity.tenantId).execute(),
         deps.store.readStream(consentStreamId(clientId)),
+        deps.membership(identity.tenantId, identity.sub),
       ]);
       const decoded = await deps.codec.decodeAll(recorded);
       if (decoded.some((e) => e.erased)) throw denied();
@@ -39,7 +41,7 @@ export function clientAccessCheck(deps: { db: Kysely<ReadModelDb>; store: EventS
       const decision = decideRead(
         { sub: identity.sub, role: identity.role, tenantId: identity.tenantId },
         { subjectId: clientId, tenantId: identity.tenantId, scope },
-        { ...(relationship === undefined ? {} : { coaching: { status: relationship.status, tenantId: relationship.tenant_id } }), consent, now: deps.clock() },
+        { ...(relationship === undefined ? {} : { coaching: { status: relationship.status, tenantId: relationship.tenant_id } }), consent, ...(membership === undefined ? {} : { membership }), now: deps.clock() },
       );
       if (!decision.allow || decision.basis !== 'consent') throw denied();
       return { subjectId: clientId, tenantId: identity.tenantId, consentVersion: decision.consentVersion };

@@ -110,3 +110,40 @@ export async function seedDemoWorkouts(commandUrl: string, token: string, now = 
   }
   return count;
 }
+
+/** The demo users' organisation: their tokens act in tenant DEMO_TENANT_ID, which is its id. */
+export const DEMO_ORGANISATION = { name: 'FitLedger Demo Gym', kind: 'gym' } as const;
+
+/**
+ * The demo gym and its memberships, as a platform admin and the gym's admin would set them up
+ * over the API: org-admin runs it, coach trains there (coach-nomfa stays out: his
+ * token is refused for lack of MFA), alice and bob are clients,
+ * auditor and researcher hold their roles there. Every step is idempotent, so it runs on every
+ * start (an older demo database gets the organisation too).
+ */
+export async function seedDemoOrganisation(commandUrl: string, organisationId: string, tokenOf: (username: string) => Promise<{ sub: string; token: string }>): Promise<void> {
+  const platformAdmin = await tokenOf('platform-admin');
+  const admin = await tokenOf('org-admin');
+  await api(commandUrl, platformAdmin.token).post('/organisations', { organisationId, ...DEMO_ORGANISATION, firstAdminId: admin.sub });
+  const org = `/organisations/${organisationId}`;
+  await api(commandUrl, admin.token).post(`${org}/join`, {});
+  const members = [
+    ['coach', 'trainer'],
+    ['alice', 'client'],
+    ['bob', 'client'],
+    ['auditor', 'auditor'],
+    ['researcher', 'researcher'],
+  ] as const;
+  for (const [username, role] of members) {
+    const member = await tokenOf(username);
+    await api(commandUrl, admin.token).post(`${org}/invitations`, { subjectId: member.sub, role });
+    await api(commandUrl, member.token).post(`${org}/join`, {});
+  }
+}
+
+/** alice coached by coach: invited, accepted, and her consent to share workouts and goals with him. */
+export async function seedDemoCoaching(commandUrl: string, alice: { sub: string; token: string }, coach: { sub: string; token: string }): Promise<void> {
+  const { relationshipId } = (await api(commandUrl, coach.token).post('/coaching/invitations', { clientId: alice.sub })) as { relationshipId?: string };
+  await api(commandUrl, alice.token).post(`/coaching/${relationshipId ?? ''}/accept`, {});
+  await api(commandUrl, alice.token).post('/consents', { purpose: 'trainer_sharing', trainerId: coach.sub, scopes: ['workouts', 'goals'] });
+}

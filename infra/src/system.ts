@@ -11,8 +11,8 @@ import { loadProjectionsConfig, migrateReadModels, openProjectionsService, type 
 import { inProcessChangeSource, loadQueryServiceConfig, startQueryService, type RunningQueryService } from '@fitledger/query-service';
 import { browserLoginConfigFromEnv, DEFAULT_MFA_POLICY } from '@fitledger/auth';
 import { connectionString, freePort, startPostgres, type RunningPostgres } from '@fitledger/testing';
-import { DEV_WEB_CLIENT_ID, getDevToken, startDevOidcProvider, type DevOidcProvider } from '@fitledger/testing/oidc';
-import { seedDemoExtras, seedDemoWorkouts } from './demoSeed';
+import { DEMO_TENANT_ID, DEV_WEB_CLIENT_ID, getDevToken, startDevOidcProvider, type DemoUsername, type DevOidcProvider } from '@fitledger/testing/oidc';
+import { seedDemoCoaching, seedDemoExtras, seedDemoOrganisation, seedDemoWorkouts } from './demoSeed';
 import { ensureDir, loadOrCreateMasterKey, loadOrCreateSessionSecret, localPaths } from './localState';
 
 export interface SystemOptions {
@@ -132,10 +132,15 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     closers.push(() => Promise.resolve(stopGoalWakeups()));
 
     let seededWorkouts = 0;
-    if (options.seed && empty.empty) {
-      const token = await getDevToken(oidc.issuer, 'alice');
-      seededWorkouts = await seedDemoWorkouts(command.url, token);
-      await seedDemoExtras(command.url, token);
+    if (options.seed) {
+      const tokenOf = async (username: DemoUsername) => ({ sub: oidc.users[username].sub, token: await getDevToken(oidc.issuer, username) });
+      await seedDemoOrganisation(command.url, DEMO_TENANT_ID, (username) => tokenOf(username as DemoUsername));
+      if (empty.empty) {
+        const alice = await tokenOf('alice');
+        seededWorkouts = await seedDemoWorkouts(command.url, alice.token);
+        await seedDemoExtras(command.url, alice.token);
+        await seedDemoCoaching(command.url, alice, await tokenOf('coach'));
+      }
     }
     await writeFile(paths.runtimeFile, `${JSON.stringify({ issuer: oidc.issuer, commandUrl: command.url, queryUrl: query.url, pid: process.pid }, null, 2)}\n`);
     return { postgres, databaseUrl, oidc, command, query, projections, seededWorkouts, close };

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createTokenVerifier } from '@fitledger/auth';
 import { consentDecider, foldEvents, initialEmergencyAccessState, SHARING_SCOPES, type ConsentEvent } from '@fitledger/domain';
 import { defaultProjections } from '@fitledger/projections';
-import { buildApp as buildQueryApp, inProcessChangeSource, type ConsentReader } from '@fitledger/query-service';
+import { buildApp as buildQueryApp, eventStoreConsentReader, inProcessChangeSource, type ConsentReader } from '@fitledger/query-service';
 import { signTestToken } from '@fitledger/testing/oidc';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -466,6 +466,16 @@ async function seed(pipeline: Pipeline): Promise<Fixtures> {
   const goal = await id(alice, 'POST', `${A}/goals`, goalOf, 'goalId');
   const goalToCancel = await id(alice, 'POST', `${A}/goals`, goalOf, 'goalId');
 
+  // The organisation the tokens act in (tenant = organisation id): the coach and the trainer are its
+  // trainers, the org admin and the opener its admins; the foreign trainer is a trainer of his own.
+  await env.enrol([
+    { ...people.coach, role: 'trainer' },
+    { ...trainer, role: 'trainer' },
+    { ...orgAdmin, role: 'org_admin' },
+    { ...opener, role: 'org_admin' },
+  ]);
+  await env.enrol([{ ...foreignTrainer, role: 'trainer' }], foreignTenant);
+
   // Coaching: the coach (relationship + consent for workouts and goals), the trainer (relationship only),
   // the foreign trainer (consent for everything, no relationship in alice's organisation).
   const invite = (trainerToken: string) => id(trainerToken, 'POST', `${A}/coaching/invitations`, { clientId: people.alice.sub }, 'relationshipId');
@@ -614,11 +624,11 @@ describe(`authorisation matrix: ${ROUTES} routes (${ROWS.length} rows) × ${CALL
   });
 });
 
-/** A consent reader that says every trainer of the matrix holds a consent in force for every scope: the consent check removed. */
-function consentToEveryTrainer(trainers: readonly string[]): ConsentReader {
+/** A consent reader that says every trainer of the matrix holds a consent in force for every scope: the consent check removed (memberships as they are). */
+function consentToEveryTrainer(trainers: readonly string[], real: ConsentReader): ConsentReader {
   const events: ConsentEvent[] = trainers.map((trainerId) => ({ type: 'ConsentGiven', data: { consentId: randomUUID(), purpose: 'trainer_sharing', trainerId, scopes: [...SHARING_SCOPES] } }));
   const state = foldEvents(consentDecider, events);
-  return { current: () => Promise.resolve(state), emergency: () => Promise.resolve(initialEmergencyAccessState()) };
+  return { current: () => Promise.resolve(state), emergency: () => Promise.resolve(initialEmergencyAccessState()), membership: (organisationId, sub) => real.membership(organisationId, sub) };
 }
 
 describe('the matrix detects a removed policy check', () => {
@@ -636,7 +646,7 @@ describe('the matrix detects a removed policy check', () => {
       db: pool,
       verifier: createTokenVerifier({ issuer: oidc.issuer, audience: oidc.audience }),
       changeSource: inProcessChangeSource(),
-      consents: consentToEveryTrainer([fx.sub.coach, fx.sub.trainer, fx.sub.foreignTrainer]),
+      consents: consentToEveryTrainer([fx.sub.coach, fx.sub.trainer, fx.sub.foreignTrainer], eventStoreConsentReader({ store: pipeline.env.store, codec: pipeline.env.codec })),
     });
     await weakened.ready();
   });

@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { accessProjection, bodyMeasurementsProjection, goalsProjection, plansProjection, profilesProjection, templatesProjection, workoutsProjection } from '@fitledger/projections';
 import { CONSENT_VERSION_HEADER } from '@fitledger/query-service';
+import { signTestToken } from '@fitledger/testing/oidc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HandshakeRefused, openFeed } from '../../query-service/src/testing/feedClient';
 import { startPipeline, type Pipeline } from './pipeline';
@@ -21,6 +23,7 @@ describe('coaching and consent: a trainer reads a client’s data only as consen
     alice = { sub: env.oidc.users.alice.sub, token: env.tokens.alice };
     bob = { sub: env.oidc.users.bob.sub, token: env.tokens.bob };
     coach = { sub: env.oidc.users.coach.sub, token: env.tokens.coach };
+    await env.enrol([{ ...coach, role: 'trainer' }]);
   });
   afterAll(async () => {
     await pipeline?.close();
@@ -176,6 +179,37 @@ describe('coaching and consent: a trainer reads a client’s data only as consen
     await send(alice.token, 'DELETE', `/api/v1/consents/${consentId}`, {}, 200);
     expect((await assign(coach.token, alice.sub, plan)).statusCode).toBe(403);
     expect((await pipeline.env.inject('POST', `/api/v1/clients/${alice.sub}/plans`, { token: coach.token, body: weekly(shared as string) })).statusCode).toBe(403);
+  });
+
+  it('a trainer acts only as an active trainer member of the organisation: removed, relationship and consent no longer let them in', async () => {
+    const { env } = pipeline;
+    const signed = async (as: 'coach' | 'bob') => {
+      const sub = randomUUID();
+      return { sub, token: await signTestToken({ ...env.oidc.accessTokenClaims(as), sub }, { privateKey: env.oidc.signingKey }) };
+    };
+    const [trainer, client] = await Promise.all([signed('coach'), signed('bob')]);
+    // Not (yet) a member: the token's role alone invites nobody.
+    const refused = await env.inject('POST', '/api/v1/coaching/invitations', { token: trainer.token, body: { clientId: client.sub } });
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json()).toMatchObject({ code: 'NOT_A_MEMBER' });
+
+    const { admin } = await env.enrol([{ ...trainer, role: 'trainer' }]);
+    const { relationshipId } = await send(trainer.token, 'POST', '/api/v1/coaching/invitations', { clientId: client.sub }, 201);
+    await send(client.token, 'POST', `/api/v1/coaching/${relationshipId}/accept`, {}, 200);
+    await send(client.token, 'POST', '/api/v1/consents', { purpose: 'trainer_sharing', trainerId: trainer.sub, scopes: ['workouts'] }, 201);
+    const clientsWorkouts = `/api/v1/clients/${client.sub}/workouts`;
+    expect((await pipeline.get(clientsWorkouts, trainer.token)).statusCode).toBe(200);
+
+    // Demoted to client: the next read and the next assignment are refused.
+    await send(admin.token, 'PUT', `/api/v1/organisations/${env.oidc.users.alice.tenantId}/members/${trainer.sub}/role`, { role: 'client' }, 200);
+    expect((await pipeline.get(clientsWorkouts, trainer.token)).statusCode).toBe(403);
+    await send(trainer.token, 'POST', `/api/v1/clients/${client.sub}/workouts`, { title: 'Assigned', plannedFor: '2026-08-01T07:00:00.000Z' }, 403);
+    // Back as trainer: in again (the relationship and consent never changed).
+    await send(admin.token, 'PUT', `/api/v1/organisations/${env.oidc.users.alice.tenantId}/members/${trainer.sub}/role`, { role: 'trainer' }, 200);
+    expect((await pipeline.get(clientsWorkouts, trainer.token)).statusCode).toBe(200);
+    // Removed from the organisation: out.
+    await send(admin.token, 'DELETE', `/api/v1/organisations/${env.oidc.users.alice.tenantId}/members/${trainer.sub}`, {}, 200);
+    expect((await pipeline.get(clientsWorkouts, trainer.token)).statusCode).toBe(403);
   });
 
   it('refuses mass assignment and bad input with 400 naming the field; only trainers invite', async () => {

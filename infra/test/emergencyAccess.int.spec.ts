@@ -22,6 +22,7 @@ describe('emergency (break-glass) access', () => {
     orgAdmin = { sub, token: await sign({ sub, role: 'org_admin' }) };
     foreignAdmin = await sign({ sub: randomUUID(), role: 'org_admin', tenant_id: randomUUID() });
     auditor = await sign({ sub: randomUUID(), role: 'auditor' });
+    await pipeline.env.enrol([{ ...orgAdmin, role: 'org_admin' }]);
   });
   afterAll(async () => {
     await pipeline?.close();
@@ -36,7 +37,12 @@ describe('emergency (break-glass) access', () => {
     const weights = `/api/v1/clients/${alice}/body-metrics?metric=resting_heart_rate`;
     expect((await pipeline.get(weights, orgAdmin.token)).statusCode).toBe(403);
 
-    // Only org admins open it, with a real reason.
+    // Only org admins open it, with a real reason, and only as active admins of their organisation.
+    const notMember = randomUUID();
+    const notMemberToken = await signTestToken({ ...oidc.accessTokenClaims('alice'), amr: ['pwd', 'otp'], sub: notMember, role: 'org_admin' }, { privateKey: oidc.signingKey });
+    const refused = await pipeline.env.inject('POST', '/api/v1/emergency-access', { token: notMemberToken, body: { subjectId: alice, reason: 'Member collapsed on the floor', minutes: 60 } });
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json()).toMatchObject({ code: 'NOT_A_MEMBER' });
     await send(tokens.coach, 'POST', '/api/v1/emergency-access', { subjectId: alice, reason: 'Member collapsed on the floor', minutes: 60 }, 403);
     await send(orgAdmin.token, 'POST', '/api/v1/emergency-access', { subjectId: alice, reason: 'urgent', minutes: 60 }, 400);
     await send(orgAdmin.token, 'POST', '/api/v1/emergency-access', { subjectId: alice, reason: 'Member collapsed on the floor', minutes: 24 * 60 + 1 }, 400);
@@ -64,6 +70,14 @@ describe('emergency (break-glass) access', () => {
     // The subject closes it: the next read is refused.
     await send(tokens.alice, 'POST', `/api/v1/emergency-access/${alice}/${grantId}/close`, {}, 200);
     expect((await pipeline.get(weights, orgAdmin.token)).statusCode).toBe(403);
+
     expect((await pipeline.get('/api/v1/emergency-access', tokens.alice)).json()).toMatchObject({ items: [{ grantId, closed: true, reviewOutcome: 'justified' }] });
+
+    // An open grant ends with its opener's membership: removed from the organisation, no more reads.
+    const second = await send(orgAdmin.token, 'POST', '/api/v1/emergency-access', { subjectId: alice, reason: 'Member collapsed again; paramedics ask for heart data', minutes: 60 }, 201);
+    expect((await pipeline.get(weights, orgAdmin.token)).headers[EMERGENCY_ACCESS_HEADER]).toBe(second['grantId']);
+    const { admin } = await pipeline.env.enrol([]);
+    await send(admin.token, 'DELETE', `/api/v1/organisations/${oidc.users.alice.tenantId}/members/${orgAdmin.sub}`, {}, 200);
+    expect((await pipeline.get(weights, orgAdmin.token)).statusCode).toBe(403);
   });
 });

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '@fitledger/testing';
 import { getDevToken } from '@fitledger/testing/oidc';
+import { decodeJwt } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 
@@ -123,6 +124,16 @@ describe('FitLedger started as npm start starts it', () => {
     expect((goals.body['items'] as { status: string }[]).every((g) => g.status === 'active')).toBe(true);
     expect((await call('GET', `${rt.queryUrl}/api/v1/profile`, alice)).body).toMatchObject({ timeZone: 'Europe/Berlin' });
     expect(((await call('GET', `${rt.queryUrl}/api/v1/body-metrics?metric=weight`, alice)).body['items'] as unknown[]).length).toBeGreaterThan(5);
+    // The demo gym: the coach, an active trainer there, reads alice's workouts under her consent; the org admin lists the members.
+    const coach = await getDevToken(rt.issuer, 'coach');
+    const aliceSub = decodeJwt(alice).sub ?? '';
+    const coached = await eventually(() => call('GET', `${rt.queryUrl}/api/v1/clients/${aliceSub}/workouts?limit=5`, coach), (r) => r.status === 200);
+    expect((coached.body['items'] as unknown[]).length).toBe(5);
+    expect((await call('GET', `${rt.queryUrl}/api/v1/clients/${aliceSub}/body-metrics?metric=weight`, coach)).status).toBe(403);
+    const tenant = String(decodeJwt(alice)['tenant_id']);
+    const orgAdmin = await getDevToken(rt.issuer, 'org-admin');
+    const members = await eventually(() => call('GET', `${rt.queryUrl}/api/v1/organisations/${tenant}/members`, orgAdmin), (r) => r.status === 200 && (r.body['items'] as unknown[]).length >= 6);
+    expect((members.body['items'] as { role: string }[]).map((m) => m.role).sort()).toEqual(['auditor', 'client', 'client', 'org_admin', 'researcher', 'trainer']);
     expect(((await call('GET', `${rt.queryUrl}/api/v1/templates`, bob)).body['items'] as { name: string }[]).map((t) => t.name)).toContain('Strength A');
 
     const feed = openFeed(rt.queryUrl, bob);

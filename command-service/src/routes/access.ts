@@ -5,6 +5,7 @@ import type { CoachingCommandRunner, ConsentCommandRunner, EmergencyAccessComman
 import { HttpProblem } from '@fitledger/http';
 import { fieldLocator } from '../problems';
 import type { ProfileCommandRunner } from '../profileCommandRunner';
+import { assertActsAs, type MembershipLookup } from '../membership';
 import { commandContextOf, emptyBodyIsEmptyObject, present, sendOutcome } from './commandRequest';
 import { API_PREFIX } from './workouts';
 import { commandHeaders, UUID_PATTERN } from './workoutSchemas';
@@ -17,6 +18,8 @@ export interface AccessRoutesOptions {
   readonly profiles: ProfileCommandRunner;
   /** Years; below it a guardian confirms (GDPR Art. 8; default 16). */
   readonly ageOfDigitalConsent: number;
+  /** Inviting clients takes an active trainer membership of the caller's organisation. */
+  readonly membership: MembershipLookup;
 }
 
 const uuid = { type: 'string', pattern: UUID_PATTERN } as const;
@@ -181,6 +184,7 @@ export const accessRoutes: FastifyPluginAsync<AccessRoutesOptions> = (app: Fasti
     async (request, reply) => {
       const body = request.body;
       const ctx = await commandContextOf(request, coaching);
+      if (ctx.identity.role === 'trainer') await assertActsAs(options.membership, ctx.identity, 'trainer', 'inviting a client');
       const relationshipId = body.relationshipId ?? ctx.newId('relationshipId');
       const outcome = await coaching.execute(ctx, {
         id: relationshipId,
@@ -232,7 +236,7 @@ export const accessRoutes: FastifyPluginAsync<AccessRoutesOptions> = (app: Fasti
 };
 
 /** Break-glass: open (org admins), close (opener or subject), review (auditors, platform admins). */
-export const emergencyAccessRoutes: FastifyPluginAsync<{ verifier: TokenVerifier; emergency: EmergencyAccessCommandRunner }> = (app: FastifyInstance, { verifier, emergency }) => {
+export const emergencyAccessRoutes: FastifyPluginAsync<{ verifier: TokenVerifier; emergency: EmergencyAccessCommandRunner; membership: MembershipLookup }> = (app: FastifyInstance, { verifier, emergency, membership }) => {
   app.addHook('onRequest', authenticate(verifier));
   app.removeContentTypeParser('text/plain');
   const tags = ['emergency access'];
@@ -266,6 +270,7 @@ export const emergencyAccessRoutes: FastifyPluginAsync<{ verifier: TokenVerifier
     async (request, reply) => {
       const body = request.body;
       const ctx = await commandContextOf(request, emergency);
+      if (ctx.identity.role === 'org_admin') await assertActsAs(membership, ctx.identity, 'org_admin', 'opening emergency access');
       const grantId = body.grantId ?? ctx.newId('grantId');
       const outcome = await emergency.execute(ctx, {
         id: emergencyAccessKey(ctx.identity.tenantId, body.subjectId),

@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createTokenVerifier } from '@fitledger/auth';
 import { LocalKeyStore, masterKeyFromBytes, migrateCryptoSchema, PhiCodec } from '@fitledger/crypto';
-import { eventRegistry, type RecordedEventEnvelope } from '@fitledger/domain';
+import { eventRegistry, type MembershipRole, type RecordedEventEnvelope } from '@fitledger/domain';
 import { EventCodec } from '@fitledger/event-codec';
 import { migrateEventStore, PostgresEventStore } from '@fitledger/event-store';
-import { getDevToken, startDevOidcProvider, type DevOidcProvider } from '@fitledger/testing/oidc';
+import { DEMO_TENANT_ID, getDevToken, signTestToken, startDevOidcProvider, type DevOidcProvider } from '@fitledger/testing/oidc';
 import { testDatabase } from '@fitledger/testing/vitest';
 import type { RateLimitOptions } from '@fitledger/http';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
@@ -30,6 +30,12 @@ export interface CommandServiceTestEnv {
   /** Real access tokens from the provider's authorization code + PKCE flow. */
   readonly tokens: { readonly alice: string; readonly bob: string; readonly coach: string };
   inject(method: 'POST' | 'PUT' | 'DELETE' | 'GET', url: string, options?: InjectOptions): Promise<LightMyRequestResponse>;
+  /**
+   * Makes each person an active member of the organisation (the demo tenant by default) in the
+   * given role, over the API as an org admin would: the organisation is created on first use by a
+   * platform admin, with an org admin of its own (returned) that invites and the members join.
+   */
+  enrol(members: readonly { readonly sub: string; readonly token: string; readonly role: MembershipRole }[], organisationId?: string): Promise<{ readonly admin: { readonly sub: string; readonly token: string } }>;
   /** Every event in the store (all streams). */
   countEvents(): Promise<number>;
   /** The workout's events, decrypted and upcast. */
@@ -61,6 +67,30 @@ export async function startCommandServiceTestEnv(prefix: string, options: { body
   });
   await app.ready();
 
+  const inject: CommandServiceTestEnv['inject'] = (method, url, { token, body, headers = {} } = {}) => {
+    const payload = body === undefined ? {} : { payload: typeof body === 'string' ? body : JSON.stringify(body) };
+    return app.inject({
+      method,
+      url,
+      headers: {
+        ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...headers,
+      },
+      ...payload,
+    });
+  };
+  const admins = new Map<string, { sub: string; token: string }>();
+  async function expectOk(method: 'POST', url: string, token: string, body: object): Promise<void> {
+    const response = await inject(method, url, { token, body });
+    if (response.statusCode >= 300) throw new Error(`${method} ${url} answered ${response.statusCode}: ${response.body}`);
+  }
+  const signAs = async (role: string, organisationId: string) => {
+    const sub = randomUUID();
+    const claims = { ...oidc.accessTokenClaims('alice'), sub, role, tenant_id: organisationId, amr: ['pwd', 'otp'] };
+    return { sub, token: await signTestToken(claims, { privateKey: oidc.signingKey }) };
+  };
+
   return {
     app,
     pool,
@@ -69,18 +99,21 @@ export async function startCommandServiceTestEnv(prefix: string, options: { body
     keys,
     oidc,
     tokens: { alice, bob, coach },
-    inject(method, url, { token, body, headers = {} } = {}) {
-      const payload = body === undefined ? {} : { payload: typeof body === 'string' ? body : JSON.stringify(body) };
-      return app.inject({
-        method,
-        url,
-        headers: {
-          ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-          ...headers,
-        },
-        ...payload,
-      });
+    inject,
+    async enrol(members, organisationId = DEMO_TENANT_ID) {
+      let admin = admins.get(organisationId);
+      if (admin === undefined) {
+        admin = await signAs('org_admin', organisationId);
+        const platformAdmin = await signAs('platform_admin', organisationId);
+        await expectOk('POST', '/api/v1/organisations', platformAdmin.token, { organisationId, name: `Test organisation ${organisationId.slice(0, 8)}`, kind: 'gym', firstAdminId: admin.sub });
+        await expectOk('POST', `/api/v1/organisations/${organisationId}/join`, admin.token, {});
+        admins.set(organisationId, admin);
+      }
+      for (const member of members) {
+        await expectOk('POST', `/api/v1/organisations/${organisationId}/invitations`, admin.token, { subjectId: member.sub, role: member.role });
+        await expectOk('POST', `/api/v1/organisations/${organisationId}/join`, member.token, {});
+      }
+      return { admin };
     },
     async countEvents() {
       const result = await pool.query<{ n: string }>('SELECT count(*)::text AS n FROM es_events');

@@ -39,9 +39,9 @@ export function clientScopeResolver(deps: ClientAccessDeps, scope: SharingScope)
     const caller = { sub: identity.sub, role: identity.role, tenantId: identity.tenantId };
     const target = { subjectId: clientId, tenantId: identity.tenantId, scope };
     // The owner needs no look-up; for anyone else: relationship (read model) and consent (stream).
-    const [relationship, consent, emergency] =
+    const [relationship, consent, emergency, membership] =
       clientId === identity.sub
-        ? [undefined, undefined, undefined]
+        ? [undefined, undefined, undefined, undefined]
         : await Promise.all([
             deps.db
               .selectFrom('rm_coaching')
@@ -54,11 +54,13 @@ export function clientScopeResolver(deps: ClientAccessDeps, scope: SharingScope)
               .then((rows) => rows.find((r) => r.status === 'active') ?? rows[0]),
             deps.consents.current(clientId),
             deps.consents.emergency(identity.tenantId, clientId),
+            deps.consents.membership(identity.tenantId, identity.sub),
           ]);
     const decision = decideRead(caller, target, {
       ...(relationship === undefined ? {} : { coaching: { status: relationship.status, tenantId: relationship.tenant_id } }),
       ...(consent === undefined ? {} : { consent }),
       ...(emergency === undefined ? {} : { emergency }),
+      ...(membership === undefined ? {} : { membership }),
       now,
     });
     if (!decision.allow) {

@@ -6,6 +6,10 @@ import {
   emergencyAccessKey,
   emergencyAccessStreamId,
   eventRegistry,
+  membershipOf,
+  organisationDecider,
+  organisationStreamId,
+  type Membership,
   type ConsentState,
   type Decider,
   type EmergencyAccessState,
@@ -20,6 +24,8 @@ export interface ConsentReader {
   current(subjectId: string): Promise<ConsentState>;
   /** Emergency grants to the subject's data in one organisation. */
   emergency(tenantId: string, subjectId: string): Promise<EmergencyAccessState>;
+  /** A person's membership in an organisation (a token's tenant is an organisation id), from the organisation's stream. */
+  membership(organisationId: string, sub: string): Promise<Membership | undefined>;
 }
 
 /**
@@ -47,10 +53,15 @@ function streamStateReader<S, E>(deps: { store: EventStore; codec: EventCodec; m
   };
 }
 
-/** Reads the consent (and emergency-access) streams themselves, not a read model. */
+/** Reads the consent, emergency-access and organisation streams themselves, not a read model. */
 export function eventStoreConsentReader(deps: { store: EventStore; codec: EventCodec; maxSubjects?: number }): ConsentReader {
   const emergency = streamStateReader(deps, emergencyAccessDecider, emergencyAccessStreamId);
-  return { current: streamStateReader(deps, consentDecider, consentStreamId), emergency: (tenantId, subjectId) => emergency(emergencyAccessKey(tenantId, subjectId)) };
+  const organisation = streamStateReader(deps, organisationDecider, organisationStreamId);
+  return {
+    current: streamStateReader(deps, consentDecider, consentStreamId),
+    emergency: (tenantId, subjectId) => emergency(emergencyAccessKey(tenantId, subjectId)),
+    membership: async (organisationId, sub) => membershipOf(await organisation(organisationId), sub),
+  };
 }
 
 /** The reader over the event store in `pool`, decrypting with the subjects' keys under `masterKey`. */

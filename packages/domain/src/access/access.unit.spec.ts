@@ -115,19 +115,28 @@ describe('read policy: owner, or trainer × organisation × relationship × cons
   const trainer: AccessCaller = { sub: TRAINER, role: 'trainer', tenantId: TENANT };
   const consentFor = (scopes: SharingScope[]): ConsentState => foldEvents(consentDecider, [{ type: 'ConsentGiven', data: { ...given.data, scopes } }]);
   const active = { status: 'active' as const, tenantId: TENANT };
+  const asTrainer = { role: 'trainer', status: 'active' } as const;
   const request = (scope: SharingScope) => ({ subjectId: CLIENT, tenantId: TENANT, scope });
 
   it('allows the owner whatever their role, and a trainer only with every condition met (citing the consent version)', () => {
     expect(decideRead({ sub: CLIENT, role: 'client', tenantId: TENANT }, request('body_metrics'), { now: NOW })).toEqual({ allow: true, basis: 'owner' });
-    expect(decideRead(trainer, request('workouts'), { coaching: active, consent: consentFor(['workouts']), now: NOW })).toEqual({ allow: true, basis: 'consent', consentId: C1, consentVersion: 1 });
-    expect(decideRead(trainer, request('body_metrics'), { coaching: active, consent: consentFor(['workouts']), now: NOW })).toEqual({ allow: false, reason: 'no_consent' });
-    expect(decideRead(trainer, request('workouts'), { coaching: { status: 'invited', tenantId: TENANT }, consent: consentFor(['workouts']), now: NOW })).toEqual({ allow: false, reason: 'no_relationship' });
-    expect(decideRead(trainer, request('workouts'), { coaching: { status: 'ended', tenantId: TENANT }, consent: consentFor(['workouts']), now: NOW })).toEqual({ allow: false, reason: 'no_relationship' });
-    expect(decideRead({ ...trainer, tenantId: 'another-gym' }, request('workouts'), { coaching: active, consent: consentFor(['workouts']), now: NOW })).toEqual({ allow: false, reason: 'organisation' });
-    expect(decideRead({ ...trainer, sub: OTHER_TRAINER }, request('workouts'), { coaching: active, consent: consentFor(['workouts']), now: NOW })).toEqual({ allow: false, reason: 'no_consent' });
+    expect(decideRead(trainer, request('workouts'), { coaching: active, consent: consentFor(['workouts']), membership: asTrainer, now: NOW })).toEqual({ allow: true, basis: 'consent', consentId: C1, consentVersion: 1 });
+    expect(decideRead(trainer, request('body_metrics'), { coaching: active, consent: consentFor(['workouts']), membership: asTrainer, now: NOW })).toEqual({ allow: false, reason: 'no_consent' });
+    expect(decideRead(trainer, request('workouts'), { coaching: { status: 'invited', tenantId: TENANT }, consent: consentFor(['workouts']), membership: asTrainer, now: NOW })).toEqual({ allow: false, reason: 'no_relationship' });
+    expect(decideRead(trainer, request('workouts'), { coaching: { status: 'ended', tenantId: TENANT }, consent: consentFor(['workouts']), membership: asTrainer, now: NOW })).toEqual({ allow: false, reason: 'no_relationship' });
+    expect(decideRead({ ...trainer, tenantId: 'another-gym' }, request('workouts'), { coaching: active, consent: consentFor(['workouts']), membership: asTrainer, now: NOW })).toEqual({ allow: false, reason: 'organisation' });
+    expect(decideRead({ ...trainer, sub: OTHER_TRAINER }, request('workouts'), { coaching: active, consent: consentFor(['workouts']), membership: asTrainer, now: NOW })).toEqual({ allow: false, reason: 'no_consent' });
     for (const role of ['client', 'org_admin', 'auditor', 'researcher', 'platform_admin'] as const) {
-      expect(decideRead({ ...trainer, role }, request('workouts'), { coaching: active, consent: consentFor(['workouts']), now: NOW })).toEqual({ allow: false, reason: 'role' });
+      expect(decideRead({ ...trainer, role }, request('workouts'), { coaching: active, consent: consentFor(['workouts']), membership: asTrainer, now: NOW })).toEqual({ allow: false, reason: 'role' });
     }
+  });
+
+  it('needs the trainer to be an active trainer member of the organisation, whatever the token says', () => {
+    const facts = { coaching: active, consent: consentFor(['workouts']), now: NOW };
+    expect(decideRead(trainer, request('workouts'), facts)).toEqual({ allow: false, reason: 'membership' });
+    expect(decideRead(trainer, request('workouts'), { ...facts, membership: { role: 'trainer', status: 'invited' } })).toEqual({ allow: false, reason: 'membership' });
+    expect(decideRead(trainer, request('workouts'), { ...facts, membership: { role: 'client', status: 'active' } })).toEqual({ allow: false, reason: 'membership' });
+    expect(decideRead(trainer, request('workouts'), { ...facts, membership: asTrainer })).toMatchObject({ allow: true, basis: 'consent' });
   });
 
   it('lets an org admin in only through their own open emergency grant, in their organisation', () => {
@@ -135,11 +144,15 @@ describe('read policy: owner, or trainer × organisation × relationship × cons
     const emergency = foldEvents(emergencyAccessDecider, [
       { type: 'EmergencyAccessOpened', data: { grantId: R1, openedBy: OTHER_TRAINER, reason: 'collapsed on the gym floor', expiresAt: '2026-06-01T11:00:00.000Z' } },
     ]);
-    expect(decideRead(admin, request('body_metrics'), { emergency, now: NOW })).toEqual({ allow: true, basis: 'emergency', grantId: R1 });
-    expect(decideRead(admin, request('body_metrics'), { emergency, now: new Date('2026-06-01T11:00:00.000Z') })).toEqual({ allow: false, reason: 'role' });
-    expect(decideRead({ ...admin, tenantId: 'another-gym' }, request('body_metrics'), { emergency, now: NOW })).toEqual({ allow: false, reason: 'role' });
-    expect(decideRead({ ...admin, role: 'auditor' }, request('body_metrics'), { emergency, now: NOW })).toEqual({ allow: false, reason: 'role' });
-    expect(decideRead(trainer, request('workouts'), { emergency, now: NOW })).toEqual({ allow: false, reason: 'no_relationship' });
+    const membership = { role: 'org_admin', status: 'active' } as const;
+    expect(decideRead(admin, request('body_metrics'), { emergency, membership, now: NOW })).toEqual({ allow: true, basis: 'emergency', grantId: R1 });
+    expect(decideRead(admin, request('body_metrics'), { emergency, membership, now: new Date('2026-06-01T11:00:00.000Z') })).toEqual({ allow: false, reason: 'role' });
+    expect(decideRead({ ...admin, tenantId: 'another-gym' }, request('body_metrics'), { emergency, membership, now: NOW })).toEqual({ allow: false, reason: 'role' });
+    expect(decideRead({ ...admin, role: 'auditor' }, request('body_metrics'), { emergency, membership, now: NOW })).toEqual({ allow: false, reason: 'role' });
+    // Removed from the organisation (or never joined): the grant opened before no longer lets them in.
+    expect(decideRead(admin, request('body_metrics'), { emergency, now: NOW })).toEqual({ allow: false, reason: 'role' });
+    expect(decideRead(admin, request('body_metrics'), { emergency, membership: { role: 'org_admin', status: 'invited' }, now: NOW })).toEqual({ allow: false, reason: 'role' });
+    expect(decideRead(trainer, request('workouts'), { emergency, membership: asTrainer, now: NOW })).toEqual({ allow: false, reason: 'no_relationship' });
   });
 
   it('never allows a trainer a scope the consent in force does not name (property)', () => {
@@ -148,7 +161,7 @@ describe('read policy: owner, or trainer × organisation × relationship × cons
       fc.property(scopes, fc.constantFrom(...SHARING_SCOPES), fc.boolean(), fc.constantFrom<('invited' | 'active' | 'ended')[]>('invited', 'active', 'ended'), (granted, asked, withdrawn, status) => {
         const events: ConsentEvent[] = [{ type: 'ConsentGiven', data: { ...given.data, scopes: granted } }];
         if (withdrawn) events.push({ type: 'ConsentWithdrawn', data: { consentId: C1 } });
-        const decision = decideRead(trainer, request(asked), { coaching: { status, tenantId: TENANT }, consent: foldEvents(consentDecider, events), now: NOW });
+        const decision = decideRead(trainer, request(asked), { coaching: { status, tenantId: TENANT }, consent: foldEvents(consentDecider, events), membership: asTrainer, now: NOW });
         expect(decision.allow).toBe(granted.includes(asked) && !withdrawn && status === 'active');
       }),
     );

@@ -129,3 +129,6 @@ export const organisationDecider: Decider<OrganisationState, OrganisationCommand
   evolve: evolveOrganisation,
   decide: decideOrganisation,
 };
+
+/** A person's membership in the organisation, if invited or active. */
+export const membershipOf = (state: OrganisationState, sub: string): Membership | undefined => (state.status === 'active' ? state.members.get(sub) : undefined);

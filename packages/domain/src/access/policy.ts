@@ -2,7 +2,8 @@ import type { Role } from '../events/envelope';
 import { trainerSharingConsent, type ConsentState } from './consent';
 import { openEmergencyGrant, type EmergencyAccessState } from './emergencyAccess';
 import type { CoachingStatus } from './coaching';
-import type { SharingScope } from './events';
+import type { MembershipRole, SharingScope } from './events';
+import type { Membership } from './organisation';
 
 /**
  * Access policy decisions: who may read whose health data. Pure — the services gather the facts
@@ -32,6 +33,12 @@ export interface ReadFacts {
   readonly consent?: ConsentState;
   /** The subject's emergency-access grants (only needed for someone else's data). */
   readonly emergency?: EmergencyAccessState;
+  /**
+   * The caller's membership in the organisation their token acts in (a token's tenant is an
+   * organisation id). A role that reaches into other people's data also needs the membership:
+   * the identity provider says who you are, the organisation's own stream says what you are there.
+   */
+  readonly membership?: Membership;
   readonly now: Date;
 }
 
@@ -48,6 +55,8 @@ export type DenyReason =
   | 'role'
   /** Another organisation's subject. */
   | 'organisation'
+  /** Not an active member of the organisation in the role the route needs. */
+  | 'membership'
   /** No active trainer–client relationship. */
   | 'no_relationship'
   /** No consent in force covering this scope for this trainer (never given, withdrawn, expired, or a minor's awaiting the guardian). */
@@ -58,14 +67,18 @@ export const CONSENT_READER_ROLES: readonly Role[] = ['trainer'];
 /** Roles that may open emergency (break-glass) access in their organisation. */
 export const EMERGENCY_ACCESS_ROLES: readonly Role[] = ['org_admin'];
 
+/** An active membership in the organisation with this role. */
+export const actsAs = (membership: Membership | undefined, role: MembershipRole): boolean => membership?.status === 'active' && membership.role === role;
+
 export function decideRead(caller: AccessCaller, request: ReadRequest, facts: ReadFacts): ReadDecision {
   if (caller.sub === request.subjectId && caller.tenantId === request.tenantId) return { allow: true, basis: 'owner' };
-  if (EMERGENCY_ACCESS_ROLES.includes(caller.role) && caller.tenantId === request.tenantId && facts.emergency !== undefined) {
+  if (EMERGENCY_ACCESS_ROLES.includes(caller.role) && caller.tenantId === request.tenantId && actsAs(facts.membership, 'org_admin') && facts.emergency !== undefined) {
     const grant = openEmergencyGrant(facts.emergency, caller.sub, facts.now);
     if (grant !== undefined) return { allow: true, basis: 'emergency', grantId: grant.opened.grantId };
   }
   if (!CONSENT_READER_ROLES.includes(caller.role)) return { allow: false, reason: 'role' };
   if (caller.tenantId !== request.tenantId) return { allow: false, reason: 'organisation' };
+  if (!actsAs(facts.membership, 'trainer')) return { allow: false, reason: 'membership' };
   if (facts.coaching?.status !== 'active' || facts.coaching.tenantId !== caller.tenantId) return { allow: false, reason: 'no_relationship' };
   const consent = facts.consent === undefined ? undefined : trainerSharingConsent(facts.consent, caller.sub, request.scope, facts.now);
   if (consent === undefined || facts.consent === undefined) return { allow: false, reason: 'no_consent' };
