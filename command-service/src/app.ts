@@ -13,6 +13,8 @@ import type { CommandServiceConfig } from './config';
 import { readModelDb, type ReadModelDb } from '@fitledger/projections';
 import type { Kysely } from 'kysely';
 import { clientAccessCheck } from './clientAssignment';
+import { commandAccessLog } from './accessLog';
+import { hmacPseudonymiser, migrateAuditSchema, PostgresAccessLog, type AccessLog, type Pseudonymiser } from '@fitledger/audit';
 import { membershipLookup } from './membership';
 import { clientAssignmentRoutes } from './routes/clientAssignments';
 import { createBodyMeasurementCommandRunner } from './bodyMeasurementCommandRunner';
@@ -62,6 +64,8 @@ export interface Deps {
   readonly readModels?: Kysely<ReadModelDb>;
   /** Below this age (years) a consent needs a guardian's confirmation (default 16, GDPR Art. 8). */
   readonly ageOfDigitalConsent?: number;
+  /** The access log (administrative actions, access changes, denials), durable before the response; given by main and the system. */
+  readonly accessLog?: { readonly log: AccessLog; readonly pseudonymise: Pseudonymiser };
 }
 
 /** The command service (write side of workouts) as a fastify instance. Pure wiring: never listens. */
@@ -73,6 +77,7 @@ export function buildApp(deps: Deps): FastifyInstance {
     readinessChecks: deps.readinessChecks ?? [],
     openapi: { title: 'FitLedger command API', version: '1.0.0', description: 'Write side: workouts and custom exercises. Every route needs a bearer access token.' },
   });
+  if (deps.accessLog !== undefined) commandAccessLog(app, deps.accessLog, deps.clock);
   // Before the routes: its hooks and the 429 it adds to their OpenAPI responses reach only routes registered after it.
   void app.register(rateLimits, deps.rateLimits ?? DEFAULT_RATE_LIMITS);
   const runnerDeps = { store: deps.store, codec: deps.codec, keys: deps.keys, clock: deps.clock, randomBytes: deps.randomBytes };
@@ -127,16 +132,20 @@ export interface StartOptions {
   readonly goalEvaluation?: { readonly intervalMs: number };
   /** Privileged roles need a multi-factor login (see mfaPolicyFromEnv in @fitledger/auth); default: not enforced. */
   readonly mfa?: MfaPolicy;
+  /** The access log's pseudonym secret (loadPseudonymSecret of @fitledger/audit). */
+  readonly pseudonymSecret: Buffer;
 }
 
 /** Config → adapters → migrations → buildApp → listen. Used by main.ts and by the one-process launcher. */
-export async function startCommandService(config: CommandServiceConfig, options: StartOptions = {}): Promise<RunningCommandService> {
+export async function startCommandService(config: CommandServiceConfig, options: StartOptions): Promise<RunningCommandService> {
   const logger = options.logger ?? createLogger({ level: config.logLevel, service: 'command-service' });
   const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10 });
   pool.on('error', (error) => logger.warn({ err: error }, 'idle database connection failed'));
   const keys = new LocalKeyStore({ pool, masterKey: config.masterKey });
   const store = new PostgresEventStore({ pool });
+  const accessLog = new PostgresAccessLog(pool);
   const resources = async (): Promise<void> => {
+    await accessLog.close();
     await store.close();
     await keys.close();
     await pool.end();
@@ -186,6 +195,7 @@ export async function startCommandService(config: CommandServiceConfig, options:
   try {
     await migrateEventStore(pool);
     await migrateCryptoSchema(pool);
+    await migrateAuditSchema(pool);
     app = buildApp({
       store,
       codec: new EventCodec(new PhiCodec(keys), eventRegistry),
@@ -198,6 +208,7 @@ export async function startCommandService(config: CommandServiceConfig, options:
       rateLimits: config.rateLimits,
       readModels: readModelDb(pool),
       ageOfDigitalConsent: config.ageOfDigitalConsent,
+      accessLog: { log: accessLog, pseudonymise: hmacPseudonymiser(options.pseudonymSecret) },
       readinessChecks: [async () => void (await pool.query('SELECT 1'))],
     });
     const url = await app.listen({ port: config.port, host: config.host });

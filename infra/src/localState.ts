@@ -10,6 +10,8 @@ export interface LocalPaths {
   readonly masterKeyFile: string;
   /** FITLEDGER_SESSION_SECRET of query-service's browser login (encrypts session tokens, keys CSRF tokens). */
   readonly sessionSecretFile: string;
+  /** AUDIT_PSEUDONYM_KEY of the access log (keyed subject pseudonyms). */
+  readonly pseudonymSecretFile: string;
   readonly oidcKeyFile: string;
   readonly runtimeFile: string;
 }
@@ -21,6 +23,7 @@ export function localPaths(root = process.cwd(), env: NodeJS.ProcessEnv = proces
     pgDataDir: postgresDataDir(stateDir),
     masterKeyFile: join(stateDir, 'master.key'),
     sessionSecretFile: join(stateDir, 'session.secret'),
+    pseudonymSecretFile: join(stateDir, 'audit-pseudonym.key'),
     oidcKeyFile: join(stateDir, 'dev-oidc-signing-key.json'),
     runtimeFile: join(stateDir, 'runtime.json'),
   };
@@ -65,5 +68,10 @@ export function loadOrCreateMasterKey(file: string): string {
 /** Reads the browser sessions' secret, creating a random one (mode 0600) on the first start: sessions survive restarts. */
 export function loadOrCreateSessionSecret(file: string): string {
   // The same shape as the master key (base64 of 32 random bytes); a separate secret all the same.
+  return loadOrCreateMasterKey(file);
+}
+
+/** Reads the access log's pseudonym secret, creating a random one (mode 0600) on the first start: pseudonyms stay stable across restarts. */
+export function loadOrCreatePseudonymSecret(file: string): string {
   return loadOrCreateMasterKey(file);
 }

@@ -3,6 +3,7 @@ import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { loadPseudonymSecret, migrateAuditSchema, PSEUDONYM_KEY_ENV } from '@fitledger/audit';
 import { loadConfig as loadCommandConfig, startCommandService, type RunningCommandService } from '@fitledger/command-service';
 import { loadMasterKey, migrateCryptoSchema } from '@fitledger/crypto';
 import { migrateEventStore } from '@fitledger/event-store';
@@ -13,7 +14,7 @@ import { browserLoginConfigFromEnv, DEFAULT_MFA_POLICY } from '@fitledger/auth';
 import { connectionString, freePort, startPostgres, type RunningPostgres } from '@fitledger/testing';
 import { DEMO_TENANT_ID, DEV_WEB_CLIENT_ID, getDevToken, startDevOidcProvider, type DemoUsername, type DevOidcProvider } from '@fitledger/testing/oidc';
 import { seedDemoCoaching, seedDemoExtras, seedDemoOrganisation, seedDemoWorkouts } from './demoSeed';
-import { ensureDir, loadOrCreateMasterKey, loadOrCreateSessionSecret, localPaths } from './localState';
+import { ensureDir, loadOrCreateMasterKey, loadOrCreatePseudonymSecret, loadOrCreateSessionSecret, localPaths } from './localState';
 
 export interface SystemOptions {
   /** Keep state in `.fitledger/` between runs (npm start). Otherwise everything lives in a temp folder and is deleted on close. */
@@ -61,6 +62,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   };
   try {
     const masterKey = loadOrCreateMasterKey(paths.masterKeyFile);
+    const pseudonymSecret = loadPseudonymSecret({ [PSEUDONYM_KEY_ENV]: loadOrCreatePseudonymSecret(paths.pseudonymSecretFile) });
     const postgres = await startPostgres({
       dataDir: options.persistent ? paths.pgDataDir : undefined,
       persistent: options.persistent,
@@ -74,6 +76,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     await migrateEventStore(pool);
     await migrateCryptoSchema(pool);
     await migrateReadModels(pool);
+    await migrateAuditSchema(pool);
     const empty = (await pool.query('SELECT NOT EXISTS (SELECT 1 FROM es_events) AS empty')).rows[0] as { empty: boolean };
     await pool.end();
 
@@ -117,12 +120,14 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
       // Privileged demo users log in with MFA (coach-nomfa shows the refusal).
       mfa: DEFAULT_MFA_POLICY,
       ...(browserLogin ? { browserLogin } : {}),
+      pseudonymSecret,
     });
     closers.push(() => query.close());
     const command = await startCommandService(loadCommandConfig({ ...env, PORT: String(options.commandPort ?? 0) }), {
       logger: logger.child({ component: 'command-service' }),
       goalEvaluation: { intervalMs: 60_000 },
       mfa: DEFAULT_MFA_POLICY,
+      pseudonymSecret,
     });
     closers.push(() => command.close());
     // Goals move with the read models: re-evaluate after each batch that changed something.

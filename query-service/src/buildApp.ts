@@ -1,9 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import websocket from '@fastify/websocket';
+import { httpAccessLog, type AccessLog, type Pseudonymiser } from '@fitledger/audit';
+import { uuidv7 } from '@fitledger/domain';
 import type { TokenVerifier } from '@fitledger/auth';
 import { authenticate, AuthenticationError, browserLoginRoutes, type BrowserLogin } from '@fitledger/auth';
 import { createService, DEFAULT_RATE_LIMITS, HttpProblem, rateLimits, type RateLimitOptions } from '@fitledger/http';
 import type { ReadModelDb } from '@fitledger/projections';
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import type pg from 'pg';
 import type { ChangeSource } from './feed/changeSource';
@@ -54,6 +57,12 @@ export interface QueryServiceDeps {
   readonly feedRecheckMs?: number;
   /** Browser login (BFF): mounts /auth/* and lets the API routes accept its session cookie (with CSRF token) besides bearer tokens. */
   readonly browserLogin?: BrowserLogin;
+  /**
+   * The access log: every request under /api/v1 (each a read of someone's data or a denial)
+   * becomes an access record, durable before the response leaves. Always given by the service's
+   * main and the system; optional only for tests of other concerns.
+   */
+  readonly accessLog?: { readonly log: AccessLog; readonly pseudonymise: Pseudonymiser };
 }
 
 export const API_PREFIX = '/api/v1';
@@ -89,6 +98,18 @@ export function buildApp(deps: QueryServiceDeps): FastifyInstance {
     errorMappers: [authenticationProblem],
   });
   readContextHooks(app);
+  const clock = deps.clock ?? (() => new Date());
+  const accessLog =
+    deps.accessLog === undefined
+      ? undefined
+      : httpAccessLog(app, {
+          ...deps.accessLog,
+          service: 'query-service',
+          clock,
+          newId: () => uuidv7(clock(), randomBytes(10)),
+          // Every API request: a read of someone's data (own, consented, break-glass) or a denial.
+          classify: (request) => (request.url.startsWith(`${API_PREFIX}/`) ? 'read' : undefined),
+        });
   // Before the routes: its hooks and the 429 it adds to their OpenAPI responses reach only routes registered after it.
   void app.register(rateLimits, deps.rateLimits ?? DEFAULT_RATE_LIMITS);
   for (const schema of [...representationSchemas, ...exerciseRepresentationSchemas, bodyMeasurementSchema, templateSchema, planSchema, goalSchema, profileSchema, ...accessSchemas, ...emergencyAccessSchemas]) app.addSchema(schema);
@@ -141,7 +162,8 @@ export function buildApp(deps: QueryServiceDeps): FastifyInstance {
         restDone();
       });
       void api.register((live, _liveOpts, liveDone) => {
-        feedRoutes(live, { db, verifier: deps.verifier, hub, resolveScope, ...(deps.feed ? { options: deps.feed } : {}) });
+        const recordFeed = accessLog === undefined ? {} : { recordOpen: (request: FastifyRequest) => accessLog.recordNow(request, 101) };
+        feedRoutes(live, { db, verifier: deps.verifier, hub, resolveScope, ...recordFeed, ...(deps.feed ? { options: deps.feed } : {}) });
         const consents = deps.consents;
         if (consents !== undefined) {
           // A trainer's live feed of a client: only the consented kinds, closed once consent is withdrawn.
@@ -149,7 +171,7 @@ export function buildApp(deps: QueryServiceDeps): FastifyInstance {
             (clients, _opts, clientsDone) => {
               clientIdParam(clients);
               const resolveClient = clientFeedResolver({ db, consents, clock: deps.clock ?? (() => new Date()) });
-              feedRoutes(clients, { db, verifier: deps.verifier, hub, resolveScope: resolveClient, recheckScopeMs: deps.feedRecheckMs ?? 1_000, ...(deps.feed ? { options: deps.feed } : {}) });
+              feedRoutes(clients, { db, verifier: deps.verifier, hub, resolveScope: resolveClient, recheckScopeMs: deps.feedRecheckMs ?? 1_000, ...recordFeed, ...(deps.feed ? { options: deps.feed } : {}) });
               clientsDone();
             },
             { prefix: '/clients/:clientId' },

@@ -2,6 +2,7 @@
  * query-service on its own (`tsx query-service/src/main.ts`): config from the environment, a pg
  * LISTEN change source, listen; on SIGTERM/SIGINT closes feeds and connections, then exits.
  */
+import { loadPseudonymSecret, PseudonymSecretConfigError } from '@fitledger/audit';
 import { BrowserLoginConfigError, browserLoginConfigFromEnv, MfaPolicyConfigError, mfaPolicyFromEnv } from '@fitledger/auth';
 import { loadMasterKey, MASTER_KEY_ENV, MASTER_KEY_FILE_ENV } from '@fitledger/crypto';
 import { createLogger, startTelemetry, telemetryConfigFromEnv } from '@fitledger/observability';
@@ -15,9 +16,9 @@ try {
   // MFA for privileged roles unless OIDC_MFA_ROLES=none; browser login when OIDC_REDIRECT_URI is set.
   const mfa = mfaPolicyFromEnv(process.env);
   const browserLogin = browserLoginConfigFromEnv(process.env);
-  auth = { ...(mfa ? { mfa } : {}), ...(browserLogin ? { browserLogin } : {}) };
+  auth = { ...(mfa ? { mfa } : {}), ...(browserLogin ? { browserLogin } : {}), pseudonymSecret: loadPseudonymSecret(process.env) };
 } catch (error) {
-  if (!(error instanceof QueryServiceConfigError || error instanceof BrowserLoginConfigError || error instanceof MfaPolicyConfigError)) throw error;
+  if (!(error instanceof QueryServiceConfigError || error instanceof BrowserLoginConfigError || error instanceof MfaPolicyConfigError || error instanceof PseudonymSecretConfigError)) throw error;
   process.stderr.write(`configuration error: ${error.message}\n`);
   process.exit(2);
 }

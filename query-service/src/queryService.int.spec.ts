@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { migrateReadModels } from '@fitledger/projections';
 import { getDevToken, startDevOidcProvider, type DevOidcProvider } from '@fitledger/testing/oidc';
 import { testDatabase } from '@fitledger/testing/vitest';
@@ -24,7 +25,7 @@ afterAll(async () => {
 describe('startQueryService', () => {
   it('starts from environment config, answers authenticated reads and readiness, and closes cleanly', async () => {
     const config = loadQueryServiceConfig({ DATABASE_URL: database.url, OIDC_ISSUER: oidc.issuer, OIDC_AUDIENCE: oidc.audience, PORT: '0' });
-    const service = await startQueryService(config);
+    const service = await startQueryService(config, { pseudonymSecret: randomBytes(32) });
     try {
       expect((await fetch(`${service.url}/readyz`)).status).toBe(200);
       const token = await getDevToken(oidc.issuer, 'alice');

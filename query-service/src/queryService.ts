@@ -1,3 +1,4 @@
+import { hmacPseudonymiser, migrateAuditSchema, PostgresAccessLog } from '@fitledger/audit';
 import { createBrowserLogin, createTokenVerifier, migrateAuthSchema, type BrowserLoginConfig, type MfaPolicy } from '@fitledger/auth';
 import type { MasterKey } from '@fitledger/crypto';
 import { consentReaderOnPool } from './access/consentReader';
@@ -28,6 +29,8 @@ export interface StartQueryServiceOptions {
   readonly mfa?: MfaPolicy;
   /** Browser login (BFF) with sessions in this database (migrated at start); default: bearer tokens only. */
   readonly browserLogin?: BrowserLoginConfig;
+  /** The access log's pseudonym secret (see loadPseudonymSecret): every API request is recorded in this database. */
+  readonly pseudonymSecret: Buffer;
 }
 
 export interface RunningQueryService {
@@ -39,7 +42,7 @@ export interface RunningQueryService {
 }
 
 /** Builds the adapters from config, builds the app and listens. */
-export async function startQueryService(config: QueryServiceConfig, options: StartQueryServiceOptions = {}): Promise<RunningQueryService> {
+export async function startQueryService(config: QueryServiceConfig, options: StartQueryServiceOptions): Promise<RunningQueryService> {
   const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10 });
   pool.on('error', () => undefined); // an idle client's error surfaces on its next query
   const db = new Kysely<ReadModelDb>({ dialect: new PostgresDialect({ pool }) });
@@ -59,6 +62,12 @@ export async function startQueryService(config: QueryServiceConfig, options: Sta
       throw error;
     });
   }
+  await migrateAuditSchema(pool).catch(async (error: unknown) => {
+    await ownChangeSource?.close();
+    await db.destroy();
+    throw error;
+  });
+  const accessLog = new PostgresAccessLog(pool);
   const browserLogin = options.browserLogin ? createBrowserLogin(options.browserLogin, { pool, verifier, ...(options.logger ? { logger: options.logger } : {}) }) : undefined;
   const consents = options.masterKey === undefined ? undefined : consentReaderOnPool(pool, options.masterKey);
   const app = buildApp({
@@ -71,10 +80,12 @@ export async function startQueryService(config: QueryServiceConfig, options: Sta
     ...(options.feed ? { feed: options.feed } : {}),
     ...(consents ? { consents: consents.reader } : {}),
     ...(browserLogin ? { browserLogin } : {}),
+    accessLog: { log: accessLog, pseudonymise: hmacPseudonymiser(options.pseudonymSecret) },
   });
   const closeAdapters = async (): Promise<void> => {
     await ownChangeSource?.close();
     await consents?.close();
+    await accessLog.close();
     await db.destroy(); // ends the pool
   };
   let url: string;

@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { hmacPseudonymiser, migrateAuditSchema, PostgresAccessLog, type Pseudonymiser } from '@fitledger/audit';
 import { createTokenVerifier } from '@fitledger/auth';
 import { LocalKeyStore, masterKeyFromBytes, migrateCryptoSchema, PhiCodec } from '@fitledger/crypto';
 import { eventRegistry, type MembershipRole, type RecordedEventEnvelope } from '@fitledger/domain';
@@ -27,6 +28,8 @@ export interface CommandServiceTestEnv {
   readonly codec: EventCodec;
   readonly keys: LocalKeyStore;
   readonly oidc: DevOidcProvider;
+  /** The access log both apps of a pipeline write (table audit_access_records), and its subject pseudonyms. */
+  readonly accessLog: { readonly log: PostgresAccessLog; readonly pseudonymise: Pseudonymiser };
   /** Real access tokens from the provider's authorization code + PKCE flow. */
   readonly tokens: { readonly alice: string; readonly bob: string; readonly coach: string };
   inject(method: 'POST' | 'PUT' | 'DELETE' | 'GET', url: string, options?: InjectOptions): Promise<LightMyRequestResponse>;
@@ -48,6 +51,8 @@ export async function startCommandServiceTestEnv(prefix: string, options: { body
   const pool = new pg.Pool({ connectionString: db.url, max: 5 });
   await migrateEventStore(pool);
   await migrateCryptoSchema(pool);
+  await migrateAuditSchema(pool);
+  const accessLog = { log: new PostgresAccessLog(pool), pseudonymise: hmacPseudonymiser(randomBytes(32)) };
   const keys = new LocalKeyStore({ pool, masterKey: masterKeyFromBytes(randomBytes(32)) });
   const store = new PostgresEventStore({ pool });
   const codec = new EventCodec(new PhiCodec(keys), eventRegistry);
@@ -62,6 +67,7 @@ export async function startCommandServiceTestEnv(prefix: string, options: { body
     randomBytes: (size) => randomBytes(size),
     // The coaching read model may not exist in a command-only test: the assignment route reads it only when called.
     readModels: readModelDb(pool),
+    accessLog,
     ...(options.bodyLimit === undefined ? {} : { bodyLimit: options.bodyLimit }),
     ...(options.rateLimits === undefined ? {} : { rateLimits: options.rateLimits }),
   });
@@ -98,6 +104,7 @@ export async function startCommandServiceTestEnv(prefix: string, options: { body
     codec,
     keys,
     oidc,
+    accessLog,
     tokens: { alice, bob, coach },
     inject,
     async enrol(members, organisationId = DEMO_TENANT_ID) {
@@ -128,6 +135,7 @@ export async function startCommandServiceTestEnv(prefix: string, options: { body
     },
     async close() {
       await app.close();
+      await accessLog.log.close();
       await oidc.close();
       await store.close();
       await keys.close();

@@ -1,3 +1,4 @@
+import { noteAccess } from '@fitledger/audit';
 import { AuthenticationError, sendAuthenticationProblem, type TokenVerifier } from '@fitledger/auth';
 import { HttpProblem } from '@fitledger/http';
 import { traceFeedPush } from '@fitledger/observability';
@@ -13,6 +14,7 @@ import { FeedSession, type FeedEntry } from '../feed/feedSession';
 import { handshakeToken } from '../feed/handshakeToken';
 import { requireReadScope, type ReadScope, type ReadScopeResolver } from '../readScope';
 import { inReadScope } from '../rowLevelSecurity';
+import { noteAccessOf } from './readContext';
 
 export interface FeedOptions {
   /** Rows per backlog read (default 100, at most 1000). */
@@ -105,6 +107,8 @@ export function feedRoutes(
      * a feed of someone else's data ends soon after the consent it relied on is withdrawn.
      */
     recheckScopeMs?: number;
+    /** Records the feed's opening (or resumption) in the access log before the upgrade; messages are not recorded one by one. */
+    recordOpen?: (request: FastifyRequest) => Promise<void>;
   },
 ): void {
   const { db, verifier, hub, resolveScope } = deps;
@@ -156,7 +160,12 @@ export function feedRoutes(
       const identity = request.identity;
       if (!identity) throw new AuthenticationError('TOKEN_MISSING', 'the request was not authenticated');
       requireReadScope(identity);
-      scopes.set(request, await resolveScope(identity, request));
+      const scope = await resolveScope(identity, request);
+      scopes.set(request, scope);
+      noteAccessOf(request, scope);
+      if (request.query.after !== undefined) noteAccess(request, { recordId: request.query.after });
+      // An upgrade is never answered through the response hooks: record it before the socket opens.
+      if (request.headers.upgrade?.toLowerCase() === 'websocket') await deps.recordOpen?.(request);
     },
     handler: () => {
       throw new HttpProblem(426, 'UPGRADE_REQUIRED', 'Upgrade Required', 'the feed is a WebSocket: send an upgrade request', undefined, { upgrade: 'websocket' });

@@ -1,3 +1,4 @@
+import { noteAccess } from '@fitledger/audit';
 import { requireIdentity } from '@fitledger/auth';
 import { HttpProblem } from '@fitledger/http';
 import type { FastifyRequest } from 'fastify';
@@ -11,7 +12,18 @@ export async function readScopeOf(request: FastifyRequest, resolve: ReadScopeRes
   const scope = await resolve(identity, request);
   // Row-level security reads this request's rows as this subject (the tenant stays the token's).
   noteReadScope(request, scope);
+  noteAccessOf(request, scope);
   return scope;
+}
+
+/** Tells the access record whose data this request reads and on what basis. */
+export function noteAccessOf(request: FastifyRequest, scope: ReadScope): void {
+  noteAccess(request, {
+    subjectId: scope.subjectId,
+    basis: scope.emergencyGrantId !== undefined ? 'emergency' : scope.consentVersion !== undefined ? 'consent' : 'owner',
+    ...(scope.consentVersion === undefined ? {} : { consentVersion: scope.consentVersion }),
+    ...(scope.emergencyGrantId === undefined ? {} : { breakGlassGrantId: scope.emergencyGrantId }),
+  });
 }
 
 /** Problem responses every authenticated route can answer. */

@@ -1,0 +1,135 @@
+import type {} from '@fitledger/auth';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AccessAction, AccessOutcome, AccessRecord } from '../leaf';
+import type { AccessLog, Pseudonymiser } from './postgresAccessLog';
+
+/** On what a read or write of someone's data relied, as the route's policy decided it. */
+export type AccessBasis = 'owner' | 'consent' | 'emergency';
+
+/** What the route knows that the request alone does not say: whose data, and on what basis. */
+export interface AccessNote {
+  readonly subjectId?: string;
+  readonly basis?: AccessBasis;
+  readonly consentVersion?: number;
+  readonly breakGlassGrantId?: string;
+  /** The record read, when not named by the path (e.g. the cursor a live feed resumes from). */
+  readonly recordId?: string;
+}
+
+const notes = new WeakMap<FastifyRequest, AccessNote>();
+
+/** Called by the access policy once it decided: the access record names the subject and basis. */
+export function noteAccess(request: FastifyRequest, note: AccessNote): void {
+  notes.set(request, { ...notes.get(request), ...note });
+}
+
+/**
+ * HL7 v3 PurposeOfUse codes: the client's own request (PATRQT), care under the client's consent
+ * (TREAT), break-glass (ETREAT), the organisation's administration (HOPERAT).
+ */
+const PURPOSE_OF_BASIS: Record<AccessBasis, string> = { owner: 'PATRQT', consent: 'TREAT', emergency: 'ETREAT' };
+const ADMINISTRATION = 'HOPERAT';
+
+export interface HttpAccessLogOptions {
+  readonly log: AccessLog;
+  readonly pseudonymise: Pseudonymiser;
+  /** The service name written into each record, e.g. `query-service`. */
+  readonly service: string;
+  /** Whether (and as what) a request is recorded, given its final status; undefined: not recorded. */
+  readonly classify: (request: FastifyRequest, status: number) => AccessAction | undefined;
+  readonly clock: () => Date;
+  /** UUIDv7 ids. */
+  readonly newId: () => string;
+}
+
+export interface HttpAccessLog {
+  /**
+   * Records the request now (as `status`), before a response exists — for a websocket that is
+   * upgraded rather than answered. The response hook then leaves it alone.
+   */
+  recordNow(request: FastifyRequest, status: number): Promise<void>;
+}
+
+const MAX_USER_AGENT = 256;
+
+/** `/api/v1/workouts/:workoutId/sets` → type `sets`; a path ending in a parameter names the record's id. */
+export function recordOfRoute(route: string, params: Readonly<Record<string, string>>): { recordType: string; recordId: string | null } {
+  const segments = route.split('/').filter((s) => s.length > 0 && s !== 'api' && !/^v\d+$/.test(s));
+  const last = segments.at(-1);
+  if (last === undefined) return { recordType: 'unmatched', recordId: null };
+  if (!last.startsWith(':')) return { recordType: last, recordId: null };
+  const type = segments.at(-2) ?? 'unmatched';
+  return { recordType: type, recordId: params[last.slice(1)] ?? null };
+}
+
+const outcomeOf = (status: number): AccessOutcome => (status < 400 ? 'allowed' : status === 401 || status === 403 || status === 404 ? 'denied' : 'error');
+
+/**
+ * The access log of one service: every request `classify` picks becomes an access record, and the
+ * response waits until it is durable — a response that cannot be recorded is not sent (503
+ * instead). Register before the routes.
+ */
+export function httpAccessLog(app: FastifyInstance, options: HttpAccessLogOptions): HttpAccessLog {
+  const recorded = new WeakSet<FastifyRequest>();
+
+  function recordOf(request: FastifyRequest, status: number, action: AccessAction): AccessRecord {
+    const identity = request.identity;
+    const note = notes.get(request);
+    const params = (request.params ?? {}) as Record<string, string>;
+    const route = request.routeOptions.url ?? 'unmatched';
+    const { recordType, recordId } = recordOfRoute(route, params);
+    const subjectId = note?.subjectId ?? params['clientId'] ?? params['subjectId'] ?? identity?.sub;
+    const outcome = outcomeOf(status);
+    const userAgent = request.headers['user-agent'];
+    return {
+      id: options.newId(),
+      at: options.clock().toISOString(),
+      actorSub: identity?.sub ?? 'anonymous',
+      actorRole: identity?.role ?? 'anonymous',
+      actorOrganisation: identity?.tenantId ?? null,
+      clientId: identity?.clientId ?? null,
+      action: outcome === 'denied' ? 'denied' : action,
+      recordType,
+      recordId: note?.recordId ?? recordId,
+      subjectPseudonym: subjectId === undefined ? null : options.pseudonymise(subjectId),
+      ip: request.ip,
+      userAgent: userAgent === undefined ? null : userAgent.slice(0, MAX_USER_AGENT),
+      service: options.service,
+      method: request.method,
+      route,
+      status,
+      outcome,
+      purposeOfUse: action === 'admin' ? ADMINISTRATION : PURPOSE_OF_BASIS[note?.basis ?? (subjectId === undefined || subjectId === identity?.sub ? 'owner' : 'consent')],
+      consentVersion: note?.consentVersion ?? null,
+      breakGlassGrantId: note?.breakGlassGrantId ?? null,
+      requestId: request.id,
+    };
+  }
+
+  app.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+    if (recorded.has(request)) return payload;
+    const action = options.classify(request, reply.statusCode);
+    if (action === undefined) return payload;
+    try {
+      await options.log.append(recordOf(request, reply.statusCode, action));
+      recorded.add(request);
+      return payload;
+    } catch (error) {
+      request.log.error({ err: error }, 'access record not written: response withheld');
+      if (payload !== null && typeof payload === 'object' && 'destroy' in payload && typeof payload.destroy === 'function') (payload as { destroy(): void }).destroy();
+      void reply.code(503).header('content-type', 'application/problem+json').header('retry-after', '1');
+      reply.removeHeader('etag');
+      reply.removeHeader('content-length');
+      return JSON.stringify({ type: 'https://fitledger.dev/problems/access-log-unavailable', title: 'Service Unavailable', status: 503, code: 'ACCESS_LOG_UNAVAILABLE', detail: 'the access could not be recorded; nothing was disclosed, retry later', instance: request.url.split('?')[0] });
+    }
+  });
+
+  return {
+    async recordNow(request, status) {
+      const action = options.classify(request, status);
+      if (action === undefined) return;
+      await options.log.append(recordOf(request, status, action));
+      recorded.add(request);
+    },
+  };
+}

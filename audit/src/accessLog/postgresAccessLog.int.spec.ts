@@ -1,0 +1,117 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { testDatabase } from '@fitledger/testing/vitest';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AccessRecord } from '../leaf';
+import { migrateAuditSchema } from '../postgres/migrations/index';
+import { accessRecordsOfSubject, hmacPseudonymiser, PostgresAccessLog, readAccessRecords } from './postgresAccessLog';
+
+const pseudonymise = hmacPseudonymiser(randomBytes(32));
+
+function record(over: Partial<AccessRecord> = {}): AccessRecord {
+  return {
+    id: randomUUID(),
+    at: new Date().toISOString(),
+    actorSub: randomUUID(),
+    actorRole: 'trainer',
+    actorOrganisation: randomUUID(),
+    clientId: 'fitledger-web',
+    action: 'read',
+    recordType: 'workouts',
+    recordId: null,
+    subjectPseudonym: pseudonymise(randomUUID()),
+    ip: '203.0.113.7',
+    userAgent: 'vitest',
+    service: 'query-service',
+    method: 'GET',
+    route: '/api/v1/clients/:clientId/workouts',
+    status: 200,
+    outcome: 'allowed',
+    purposeOfUse: 'TREAT',
+    consentVersion: 3,
+    breakGlassGrantId: null,
+    requestId: randomUUID(),
+    ...over,
+  };
+}
+
+describe('the access log in PostgreSQL', () => {
+  let pool: pg.Pool;
+  let other: pg.Pool;
+  let drop: () => Promise<void>;
+
+  beforeAll(async () => {
+    const db = await testDatabase('audit_access_log');
+    drop = () => db.drop();
+    pool = new pg.Pool({ connectionString: db.url, max: 4 });
+    other = new pg.Pool({ connectionString: db.url, max: 1 });
+    await migrateAuditSchema(pool);
+  });
+  afterAll(async () => {
+    await pool?.end();
+    await other?.end();
+    await drop?.();
+  });
+
+  it('stores every record, each durable (visible to another connection) when its append resolves, many sharing one commit', async () => {
+    const log = new PostgresAccessLog(pool);
+    const records = Array.from({ length: 500 }, () => record());
+    const seenAtResolve: boolean[] = [];
+    await Promise.all(
+      records.map(async (r) => {
+        await log.append(r);
+        const { rowCount } = await other.query('SELECT 1 FROM audit_access_records WHERE id = $1', [r.id]);
+        seenAtResolve.push(rowCount === 1);
+      }),
+    );
+    expect(seenAtResolve.filter(Boolean)).toHaveLength(500);
+    // Group commit: 500 concurrent appends took far fewer transactions than records.
+    const { rows } = await other.query<{ n: string }>('SELECT count(DISTINCT xmin::text)::text AS n FROM audit_access_records WHERE id = ANY($1::uuid[])', [records.map((r) => r.id)]);
+    expect(Number(rows[0]?.n)).toBeLessThan(500);
+    // Read back in commit order, field for field.
+    const stored = await readAccessRecords(pool, 0, 1_000);
+    const byId = new Map(stored.map((s) => [s.record.id, s.record]));
+    for (const r of records) expect(byId.get(r.id)).toEqual(r);
+    await log.close();
+    await expect(log.append(record())).rejects.toThrow(/closed/);
+  });
+
+  it('refuses UPDATE, DELETE and TRUNCATE from the service role; deletes only past 6 years and never under a legal hold', async () => {
+    const log = new PostgresAccessLog(pool);
+    const held = pseudonymise('held-subject');
+    const recent = record();
+    const old = record({ at: '2019-01-01T00:00:00.000Z' });
+    const oldHeld = record({ at: '2019-01-01T00:00:00.000Z', subjectPseudonym: held });
+    for (const r of [recent, old, oldHeld]) await log.append(r);
+    await log.close();
+
+    await expect(pool.query('UPDATE audit_access_records SET status = 200 WHERE id = $1', [recent.id])).rejects.toThrow(/append-only/);
+    await expect(pool.query('DELETE FROM audit_access_records WHERE id = $1', [recent.id])).rejects.toThrow(/append-only/);
+    await expect(pool.query('TRUNCATE audit_access_records')).rejects.toThrow(/append-only/);
+    await expect(pool.query(`SELECT audit_purge_access_records(interval '5 years')`)).rejects.toThrow(/shorter than 6 years/);
+
+    await pool.query('INSERT INTO audit_legal_holds (id, subject_pseudonym, reason) VALUES ($1, $2, $3)', [randomUUID(), held, 'litigation']);
+    // The hold is checked by the trigger too: a direct DELETE of a held record is refused.
+    await expect(pool.query('DELETE FROM audit_access_records WHERE id = $1', [oldHeld.id])).rejects.toThrow(/append-only/);
+    const purged = await pool.query<{ n: string }>(`SELECT audit_purge_access_records(interval '6 years')::text AS n`);
+    expect(Number(purged.rows[0]?.n)).toBeGreaterThanOrEqual(1);
+    const left = await pool.query<{ id: string }>('SELECT id FROM audit_access_records WHERE id = ANY($1::uuid[])', [[recent.id, old.id, oldHeld.id]]);
+    expect(left.rows.map((r) => r.id).sort()).toEqual([recent.id, oldHeld.id].sort());
+  });
+
+  it('answers a subject’s accounting of disclosures newest first, optionally without their own reads', async () => {
+    const log = new PostgresAccessLog(pool);
+    const subject = randomUUID();
+    const owner = record({ actorSub: subject, subjectPseudonym: pseudonymise(subject), purposeOfUse: 'PATRQT' });
+    const coach = record({ subjectPseudonym: pseudonymise(subject) });
+    const grant = record({ subjectPseudonym: pseudonymise(subject), purposeOfUse: 'ETREAT', breakGlassGrantId: randomUUID(), consentVersion: null });
+    for (const r of [owner, coach, grant]) await log.append(r);
+    await log.close();
+    const all = await accessRecordsOfSubject(pool, pseudonymise(subject), { limit: 10 });
+    expect(all.map((s) => s.record.id)).toEqual([grant.id, coach.id, owner.id]);
+    const others = await accessRecordsOfSubject(pool, pseudonymise(subject), { limit: 10, othersOnly: subject });
+    expect(others.map((s) => s.record.id)).toEqual([grant.id, coach.id]);
+    const page2 = await accessRecordsOfSubject(pool, pseudonymise(subject), { limit: 1, beforeSeq: all[0]?.seq ?? 0 });
+    expect(page2.map((s) => s.record.id)).toEqual([coach.id]);
+  });
+});
