@@ -91,6 +91,10 @@ const TRAINERS_LIST: Outcomes = { alice: 'own', bob: 'own', coach: 'ok', trainer
 const MEMBERS_LIST: Outcomes = { alice: 'own', bob: 'own', coach: 'ok', trainer: 'own', orgAdmin: 'ok', auditor: 'own', researcher: 'own', platformAdmin: 'own', foreign: 'own', foreignTrainer: 'own' };
 /** The review queue: auditors (their organisation) and platform admins; 403 for other roles. */
 const REVIEW_QUEUE: Outcomes = REVIEWERS;
+/** The audit trail (history, state as of, disclosures): auditors of alice's organisation and platform admins; 403 for every other role. */
+const AUDITORS: Outcomes = { alice: 403, bob: 403, coach: 403, trainer: 403, orgAdmin: 403, auditor: 'ok', researcher: 403, platformAdmin: 'ok', foreign: 403, foreignTrainer: 403 };
+/** Who has seen my data: alice sees the others' attempts on hers; everyone else their own view, never hers. */
+const OWN_ACCESS_LOG: Outcomes = { alice: 'ok', bob: 'own', coach: 'own', trainer: 'own', orgAdmin: 'own', auditor: 'own', researcher: 'own', platformAdmin: 'own', foreign: 'own', foreignTrainer: 'own' };
 /** Assigning a workout into a client's record: a trainer with an active relationship and her consent to workouts; everyone else 403 (the owner writes through /workouts). */
 const TRAINER_ASSIGNS: Outcomes = { alice: 403, bob: 403, coach: 'ok', trainer: 403, orgAdmin: 403, auditor: 403, researcher: 403, platformAdmin: 403, foreign: 403, foreignTrainer: 403 };
 /** The organisation's leaderboard: every member of alice's organisation sees the opted-in (bob); another organisation's callers see their own (empty) board. */
@@ -305,6 +309,12 @@ const ROWS: readonly Row[] = [
   write('POST', `${A}/organisations/{organisationId}/join`, 'the invited person joins', INVITEE_JOINS, (fx) => ({ url: `${A}/organisations/${fx.organisation}/join`, body: {} })),
   write('PUT', `${A}/organisations/{organisationId}/members/{subjectId}/role`, 'the organisation’s admins change roles', ORG_MEMBERSHIP_ADMIN, (fx) => ({ url: `${A}/organisations/${fx.organisation}/members/${fx.member}/role`, body: { role: 'client' } })),
   write('DELETE', `${A}/organisations/{organisationId}/members/{subjectId}`, 'the organisation’s admins remove others', ORG_MEMBERSHIP_ADMIN, (fx) => ({ url: `${A}/organisations/${fx.organisation}/members/${fx.memberToRemove}`, body: {} })),
+  // ---- audit trail (last: the cells above have left their access records)
+  get(`${A}/audit/records/{streamId}/history`, 'a record’s history: auditors of its organisation', AUDITORS, (fx) => `${A}/audit/records/workout-${fx.workout}/history`, (fx) => [fx.sub.alice]),
+  get(`${A}/audit/records/{streamId}/state`, 'a record as of a time: auditors of its organisation', AUDITORS, (fx) => `${A}/audit/records/workout-${fx.workout}/state?asOf=2100-01-01T00:00:00Z`, () => [PHI.workoutTitle]),
+  get(`${A}/audit/access-records`, 'the accounting of disclosures: auditors', AUDITORS, (fx) => `${A}/audit/access-records?actorSub=${fx.sub.bob}&limit=200`, (fx) => [fx.workout]),
+  get(`${A}/audit/access-records/export`, 'the disclosures export: auditors', AUDITORS, (fx) => `${A}/audit/access-records/export?actorSub=${fx.sub.bob}`, (fx) => [fx.workout]),
+  get(`${A}/access-log`, 'who has seen my data: the caller’s own', OWN_ACCESS_LOG, () => `${A}/access-log?limit=200`, (fx) => [fx.sub.bob]),
 ];
 
 /** Websocket feeds: covered by their own handshake test below. */

@@ -34,7 +34,7 @@ export async function startPipeline(prefix: string, projections: readonly Projec
   const changes = inProcessChangeSource();
   const runner = new ProjectionRunner({ store: env.store, codec: env.codec, db: readModelDb(env.pool), projections, onCommitted: changes.publish });
   runner.start();
-  const query = buildQueryApp({ db: env.pool, verifier: createTokenVerifier({ issuer: env.oidc.issuer, audience: env.oidc.audience }), changeSource: changes, consents: eventStoreConsentReader({ store: env.store, codec: env.codec }), accessLog: env.accessLog });
+  const query = buildQueryApp({ db: env.pool, verifier: createTokenVerifier({ issuer: env.oidc.issuer, audience: env.oidc.audience }), changeSource: changes, consents: eventStoreConsentReader({ store: env.store, codec: env.codec }), accessLog: env.accessLog, auditReads: { pool: env.pool, store: env.store, open: (recorded) => env.codec.decodeAll(recorded) } });
   const feedUrl = options.listen ? `${(await query.listen({ port: 0, host: '127.0.0.1' })).replace('http', 'ws')}/api/v1/feed` : '';
   if (!options.listen) await query.ready();
   async function settle(position: string): Promise<void> {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import websocket from '@fastify/websocket';
-import { httpAccessLog, type AccessLog, type Pseudonymiser } from '@fitledger/audit';
+import { auditorRoutes, httpAccessLog, type AccessLog, type AuditorRoutesDeps, type Pseudonymiser } from '@fitledger/audit';
+import { foldRecord } from './audit/foldRecord';
 import { uuidv7 } from '@fitledger/domain';
 import type { TokenVerifier } from '@fitledger/auth';
 import { authenticate, AuthenticationError, browserLoginRoutes, type BrowserLogin } from '@fitledger/auth';
@@ -63,6 +64,11 @@ export interface QueryServiceDeps {
    * main and the system; optional only for tests of other concerns.
    */
   readonly accessLog?: { readonly log: AccessLog; readonly pseudonymise: Pseudonymiser };
+  /**
+   * The event store and the log's database, for the auditor API (history and state of any record,
+   * accounting of disclosures) and everyone's own "who has seen my data"; mounted with `accessLog`.
+   */
+  readonly auditReads?: Pick<AuditorRoutesDeps, 'pool' | 'store' | 'open'>;
 }
 
 export const API_PREFIX = '/api/v1';
@@ -143,6 +149,7 @@ export function buildApp(deps: QueryServiceDeps): FastifyInstance {
         exportRoutes(rest, { db, resolveScope });
         accessListRoutes(rest, { db, resolveScope });
         leaderboardRoutes(rest, { db, resolveScope });
+        if (deps.auditReads !== undefined && deps.accessLog !== undefined) auditorRoutes(rest, { ...deps.auditReads, fold: foldRecord, pseudonymise: deps.accessLog.pseudonymise });
         if (deps.consents !== undefined) {
           emergencyAccessReadRoutes(rest, { db, resolveScope, consents: deps.consents });
           clientScopedRoutes(rest, { db, consents: deps.consents, clock: deps.clock ?? (() => new Date()) }, [

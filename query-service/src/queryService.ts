@@ -81,6 +81,7 @@ export async function startQueryService(config: QueryServiceConfig, options: Sta
     ...(consents ? { consents: consents.reader } : {}),
     ...(browserLogin ? { browserLogin } : {}),
     accessLog: { log: accessLog, pseudonymise: hmacPseudonymiser(options.pseudonymSecret) },
+    ...(consents ? { auditReads: { pool, store: consents.store, open: (recorded) => consents.codec.decodeAll(recorded) } } : {}),
   });
   const closeAdapters = async (): Promise<void> => {
     await ownChangeSource?.close();

@@ -4,7 +4,7 @@ import type { AccessAction, AccessOutcome, AccessRecord } from '../leaf';
 import type { AccessLog, Pseudonymiser } from './postgresAccessLog';
 
 /** On what a read or write of someone's data relied, as the route's policy decided it. */
-export type AccessBasis = 'owner' | 'consent' | 'emergency';
+export type AccessBasis = 'owner' | 'consent' | 'emergency' | 'audit';
 
 /** What the route knows that the request alone does not say: whose data, and on what basis. */
 export interface AccessNote {
@@ -25,9 +25,9 @@ export function noteAccess(request: FastifyRequest, note: AccessNote): void {
 
 /**
  * HL7 v3 PurposeOfUse codes: the client's own request (PATRQT), care under the client's consent
- * (TREAT), break-glass (ETREAT), the organisation's administration (HOPERAT).
+ * (TREAT), break-glass (ETREAT), the organisation's administration and its audits (HOPERAT).
  */
-const PURPOSE_OF_BASIS: Record<AccessBasis, string> = { owner: 'PATRQT', consent: 'TREAT', emergency: 'ETREAT' };
+const PURPOSE_OF_BASIS: Record<AccessBasis, string> = { owner: 'PATRQT', consent: 'TREAT', emergency: 'ETREAT', audit: 'HOPERAT' };
 const ADMINISTRATION = 'HOPERAT';
 
 export interface HttpAccessLogOptions {

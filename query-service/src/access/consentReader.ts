@@ -65,12 +65,15 @@ export function eventStoreConsentReader(deps: { store: EventStore; codec: EventC
 }
 
 /** The reader over the event store in `pool`, decrypting with the subjects' keys under `masterKey`. */
-export function consentReaderOnPool(pool: pg.Pool, masterKey: MasterKey): { reader: ConsentReader; close(): Promise<void> } {
+export function consentReaderOnPool(pool: pg.Pool, masterKey: MasterKey): { reader: ConsentReader; store: EventStore; codec: EventCodec; close(): Promise<void> } {
   const store = new PostgresEventStore({ pool });
   const keys = new LocalKeyStore({ pool, masterKey });
-  const reader = eventStoreConsentReader({ store, codec: new EventCodec(new PhiCodec(keys), eventRegistry) });
+  const codec = new EventCodec(new PhiCodec(keys), eventRegistry);
+  const reader = eventStoreConsentReader({ store, codec });
   return {
     reader,
+    store,
+    codec,
     close: async () => {
       await store.close();
       await keys.close();
