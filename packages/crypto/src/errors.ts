@@ -89,3 +89,30 @@ export class KeyStoreClosedError extends CryptoError {
     super('the key store is closed');
   }
 }
+
+/** A key store setting (KEY_STORE, VAULT_*) is absent or invalid; the message names the variable. */
+export class KeyStoreConfigError extends CryptoError {
+  readonly code = 'KEY_STORE_CONFIG';
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The key store's backend (Vault) failed, refused or could not be reached. `status` is the HTTP
+ * status when there was a response. The message carries Vault's error text and opaque key names,
+ * never key material; the HTTP client's error is deliberately not kept as `cause` (it holds the
+ * request headers, Vault token included, and loggers serialise causes).
+ */
+export class KeyStoreBackendError extends CryptoError {
+  readonly code = 'KEY_STORE_BACKEND';
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}

@@ -1,7 +1,23 @@
 export type { DataKey, KeyStore } from './keyStore';
-export { LocalKeyStore, type LocalKeyStoreOptions, type KeyCacheOptions, type RewrapResult } from './localKeyStore';
+export { LocalKeyStore, type LocalKeyStoreOptions, type RewrapResult, type RewrapProgress } from './localKeyStore';
+export type { KeyCacheOptions } from './subjectKeyCache';
+export { VaultKeyStore, transitKeyName, TRANSIT_KEY_PREFIX, DEFAULT_TRANSIT_MOUNT, type VaultKeyStoreOptions, type VaultConnection } from './vaultKeyStore';
+export {
+  createKeyStore,
+  loadKeyStoreConfig,
+  KEY_STORE_ENV,
+  VAULT_ADDR_ENV,
+  VAULT_TOKEN_ENV,
+  VAULT_NAMESPACE_ENV,
+  VAULT_TRANSIT_MOUNT_ENV,
+  type KeyStoreConfig,
+} from './keyStoreConfig';
 export {
   loadMasterKey,
+  loadMasterKeyRing,
+  PREVIOUS_MASTER_KEYS_ENV,
+  PREVIOUS_MASTER_KEY_FILES_ENV,
+  type MasterKeyRing,
   masterKeyFromBytes,
   masterKeyId,
   generateMasterKeyBase64,
@@ -26,4 +42,6 @@ export {
   PhiFieldCollisionError,
   InvalidCipherInputError,
   KeyStoreClosedError,
+  KeyStoreConfigError,
+  KeyStoreBackendError,
 } from './errors';

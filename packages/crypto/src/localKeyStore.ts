@@ -1,5 +1,4 @@
 import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from 'node:crypto';
-import { LRUCache } from 'lru-cache';
 import type { Pool } from 'pg';
 import {
   CiphertextTamperedError,
@@ -12,25 +11,20 @@ import {
 import type { DataKey, KeyStore } from './keyStore';
 import { lengthPrefixed } from './lengthPrefix';
 import type { MasterKey } from './masterKey';
+import { SubjectKeyCache, type KeyCacheOptions } from './subjectKeyCache';
 
-export interface KeyCacheOptions {
-  /** Most data keys held in memory (default 10 000). */
-  readonly maxEntries?: number;
-  /**
-   * How long a key stays cached (default 5 minutes). A destroy in this process evicts at once; a
-   * destroy by another process is seen here after at most this long.
-   */
-  readonly ttlMs?: number;
-  /** Time source for the TTL (tests only). */
-  readonly clock?: { now(): number };
-}
+export type { KeyCacheOptions } from './subjectKeyCache';
 
 export interface LocalKeyStoreOptions {
   /** Owned by the caller: `close()` leaves it open. Run `migrateCryptoSchema(pool)` first. */
   readonly pool: Pool;
   /** Wraps every new data key. */
   readonly masterKey: MasterKey;
-  /** Older master keys, only to unwrap rows not yet re-wrapped after a rotation. */
+  /**
+   * Unwrap-only master keys: never used to wrap. During a rotation they are the old key (rows not
+   * yet re-wrapped) and, in the staging step, the next key (rows other instances already wrap
+   * under it). See `loadMasterKeyRing` and the rotation CLI.
+   */
   readonly previousMasterKeys?: readonly MasterKey[];
   readonly cache?: KeyCacheOptions;
 }
@@ -39,6 +33,12 @@ export interface RewrapResult {
   readonly rewrapped: number;
   /** Live rows whose wrapped key failed authentication: investigate, they were not changed. */
   readonly unreadableSubjectIds: readonly string[];
+}
+
+/** Running totals after each committed batch of a re-wrap. */
+export interface RewrapProgress {
+  readonly rewrapped: number;
+  readonly unreadable: number;
 }
 
 interface KeyRow {
@@ -62,27 +62,14 @@ export class LocalKeyStore implements KeyStore {
   private readonly pool: Pool;
   private readonly masterKey: MasterKey;
   private readonly masterKeys: ReadonlyMap<string, MasterKey>;
-  private readonly cache: LRUCache<string, DataKey>;
-  private readonly creating = new Map<string, Promise<DataKey>>();
-  private readonly loading = new Map<string, Promise<DataKey>>();
-  /** Bumped by every destroy, so a load that raced a destroy does not put the key back in the cache. */
-  private destroyGeneration = 0;
+  private readonly cache: SubjectKeyCache;
   private closed = false;
 
   constructor(options: LocalKeyStoreOptions) {
     this.pool = options.pool;
     this.masterKey = options.masterKey;
     this.masterKeys = new Map([...(options.previousMasterKeys ?? []), options.masterKey].map((k) => [k.id, k]));
-    const maxEntries = options.cache?.maxEntries ?? 10_000;
-    const ttlMs = options.cache?.ttlMs ?? 5 * 60_000;
-    if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) throw new InvalidCipherInputError('cache.maxEntries must be a positive integer');
-    if (!Number.isSafeInteger(ttlMs) || ttlMs < 1) throw new InvalidCipherInputError('cache.ttlMs must be a positive integer');
-    this.cache = new LRUCache<string, DataKey>({
-      max: maxEntries,
-      ttl: ttlMs,
-      // lru-cache otherwise reuses one reading of the clock for 1 ms of real time.
-      ...(options.cache?.clock ? { perf: options.cache.clock, ttlResolution: 0 } : {}),
-    });
+    this.cache = new SubjectKeyCache(options.cache);
   }
 
   /** Number of data keys currently held in memory (for metrics). */
@@ -92,17 +79,17 @@ export class LocalKeyStore implements KeyStore {
 
   async getOrCreate(subjectId: string): Promise<DataKey> {
     this.assertUsable(subjectId);
-    return this.cache.get(subjectId) ?? this.once(this.creating, subjectId, () => this.createOrLoad(subjectId));
+    return this.cache.getOrCreate(subjectId, (generation) => this.createOrLoad(subjectId, generation));
   }
 
   async get(subjectId: string): Promise<DataKey> {
     this.assertUsable(subjectId);
-    return this.cache.get(subjectId) ?? this.once(this.loading, subjectId, () => this.load(subjectId));
+    return this.cache.getOrLoad(subjectId, (generation) => this.load(subjectId, generation));
   }
 
   async destroy(subjectId: string): Promise<void> {
     this.assertUsable(subjectId);
-    this.evict(subjectId);
+    this.cache.evict(subjectId);
     // A subject erased before it ever had a key gets a tombstone too, so no key can be created later.
     await this.pool.query(
       `INSERT INTO crypto_subject_keys (subject_id, key_id, wrapped_key, master_key_id, destroyed_at)
@@ -113,17 +100,19 @@ export class LocalKeyStore implements KeyStore {
       [subjectId, randomUUID()],
     );
     // Again, in case a load finished while the update ran.
-    this.evict(subjectId);
+    this.cache.evict(subjectId);
   }
 
   /**
    * After a master key rotation: re-wraps every live key still wrapped under one of
    * `previousMasterKeys` with the current master key, in short transactions of `batchSize` rows.
    * Rows that fail authentication are left as they are and reported (they point at tampering);
-   * rows under master keys this store does not know are not touched.
+   * rows under master keys this store does not know are not touched. Safe while services run once
+   * every running instance can unwrap under the current key (the order: MASTER_KEY_ROTATION.md).
    */
-  async rewrapUnderCurrentMasterKey(batchSize = 500): Promise<RewrapResult> {
+  async rewrapUnderCurrentMasterKey(batchSize = 500, onBatch?: (progress: RewrapProgress) => void): Promise<RewrapResult> {
     this.assertOpen();
+    if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new InvalidCipherInputError('batchSize must be a positive integer');
     const previousIds = [...this.masterKeys.keys()].filter((id) => id !== this.masterKey.id);
     let rewrapped = 0;
     const unreadableSubjectIds: string[] = [];
@@ -133,6 +122,7 @@ export class LocalKeyStore implements KeyStore {
       rewrapped += batch.rewrapped;
       unreadableSubjectIds.push(...batch.unreadable);
       after = batch.next;
+      onBatch?.({ rewrapped, unreadable: unreadableSubjectIds.length });
     }
     return { rewrapped, unreadableSubjectIds };
   }
@@ -182,14 +172,11 @@ export class LocalKeyStore implements KeyStore {
   /** Forgets every cached key. The pool is the caller's and stays open. */
   close(): Promise<void> {
     this.closed = true;
-    this.cache.clear();
-    this.creating.clear();
-    this.loading.clear();
+    this.cache.close();
     return Promise.resolve();
   }
 
-  private async createOrLoad(subjectId: string): Promise<DataKey> {
-    const generation = this.destroyGeneration;
+  private async createOrLoad(subjectId: string, generation: number): Promise<DataKey> {
     const keyId = randomUUID();
     const key = randomBytes(DATA_KEY_BYTES);
     // DO NOTHING + a second statement: the second one runs under a new snapshot, so it sees a row
@@ -201,13 +188,12 @@ export class LocalKeyStore implements KeyStore {
     );
     if (inserted.rowCount !== 1) {
       key.fill(0);
-      return this.load(subjectId);
+      return this.load(subjectId, generation);
     }
-    return this.remember({ subjectId, keyId, key }, generation);
+    return this.cache.remember({ subjectId, keyId, key }, generation);
   }
 
-  private async load(subjectId: string): Promise<DataKey> {
-    const generation = this.destroyGeneration;
+  private async load(subjectId: string, generation: number): Promise<DataKey> {
     const { rows } = await this.pool.query<KeyRow>(
       `SELECT subject_id, key_id, wrapped_key, master_key_id, destroyed_at
        FROM crypto_subject_keys WHERE subject_id = $1`,
@@ -215,30 +201,7 @@ export class LocalKeyStore implements KeyStore {
     );
     const row = rows[0];
     if (row === undefined) throw new SubjectKeyNotFoundError(subjectId);
-    return this.remember({ subjectId, keyId: row.key_id, key: this.unwrap(row) }, generation);
-  }
-
-  private remember(dataKey: DataKey, generation: number): DataKey {
-    const frozen = Object.freeze(dataKey);
-    if (!this.closed && generation === this.destroyGeneration) this.cache.set(dataKey.subjectId, frozen);
-    return frozen;
-  }
-
-  private evict(subjectId: string): void {
-    this.destroyGeneration += 1;
-    this.cache.delete(subjectId);
-    this.creating.delete(subjectId);
-    this.loading.delete(subjectId);
-  }
-
-  private once(inflight: Map<string, Promise<DataKey>>, subjectId: string, run: () => Promise<DataKey>): Promise<DataKey> {
-    const pending = inflight.get(subjectId);
-    if (pending) return pending;
-    const promise = run().finally(() => {
-      if (inflight.get(subjectId) === promise) inflight.delete(subjectId);
-    });
-    inflight.set(subjectId, promise);
-    return promise;
+    return this.cache.remember({ subjectId, keyId: row.key_id, key: this.unwrap(row) }, generation);
   }
 
   private wrap(subjectId: string, keyId: string, key: Buffer): Buffer {

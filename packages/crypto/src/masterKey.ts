@@ -64,10 +64,58 @@ export function loadMasterKey(
   );
 }
 
-function parseBase64Key(text: string, variable: string): MasterKey {
+function parseBase64Key(text: string, variable: string, what: string = variable): MasterKey {
   // Buffer.from(…, 'base64') skips characters it does not know, so check the shape first.
   if (!BASE64_32_BYTES.test(text)) {
-    throw new MasterKeyConfigError(variable, `${variable} must be base64 of exactly 32 bytes (44 characters ending in "=")`);
+    throw new MasterKeyConfigError(variable, `${what} must be base64 of exactly 32 bytes (44 characters ending in "=")`);
   }
   return masterKeyFromBytes(Buffer.from(text, 'base64'));
+}
+
+export const PREVIOUS_MASTER_KEYS_ENV = 'FITLEDGER_PREVIOUS_MASTER_KEYS';
+export const PREVIOUS_MASTER_KEY_FILES_ENV = 'FITLEDGER_PREVIOUS_MASTER_KEY_FILES';
+
+/** The master key that wraps, plus unwrap-only keys (the old key during a rotation, or the staged next one). */
+export interface MasterKeyRing {
+  readonly current: MasterKey;
+  /** Never used to wrap; deduplicated, without `current`. */
+  readonly previous: readonly MasterKey[];
+}
+
+/**
+ * `loadMasterKey` plus the unwrap-only keys of a rotation: `FITLEDGER_PREVIOUS_MASTER_KEYS`
+ * (comma-separated base64 keys) and `FITLEDGER_PREVIOUS_MASTER_KEY_FILES` (comma-separated paths of
+ * files holding one each); both are optional and may be combined. A bad entry fails naming the
+ * variable and the entry's position, never echoing a key.
+ */
+export function loadMasterKeyRing(
+  env: Readonly<Record<string, string | undefined>>,
+  readFile: (path: string) => string = (path) => readFileSync(path, 'utf8'),
+): MasterKeyRing {
+  const current = loadMasterKey(env, readFile);
+  const previous = new Map<string, MasterKey>();
+  const add = (key: MasterKey): void => {
+    if (key.id !== current.id) previous.set(key.id, key);
+  };
+  for (const [i, text] of listEntries(env[PREVIOUS_MASTER_KEYS_ENV]).entries()) {
+    add(parseBase64Key(text, PREVIOUS_MASTER_KEYS_ENV, `entry ${i + 1} of ${PREVIOUS_MASTER_KEYS_ENV}`));
+  }
+  for (const [i, path] of listEntries(env[PREVIOUS_MASTER_KEY_FILES_ENV]).entries()) {
+    const where = `file ${i + 1} of ${PREVIOUS_MASTER_KEY_FILES_ENV}`;
+    let text: string;
+    try {
+      text = readFile(path);
+    } catch {
+      throw new MasterKeyConfigError(PREVIOUS_MASTER_KEY_FILES_ENV, `${where}: cannot read the file it names`);
+    }
+    add(parseBase64Key(text.trim(), PREVIOUS_MASTER_KEY_FILES_ENV, where));
+  }
+  return Object.freeze({ current, previous: Object.freeze([...previous.values()]) });
+}
+
+function listEntries(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { MasterKeyConfigError } from './errors';
-import { generateMasterKeyBase64, loadMasterKey, masterKeyFromBytes } from './masterKey';
+import { generateMasterKeyBase64, loadMasterKey, loadMasterKeyRing, masterKeyFromBytes } from './masterKey';
 
 function configError(fn: () => unknown): MasterKeyConfigError {
   try {
@@ -75,5 +75,50 @@ describe('master key', () => {
       loadMasterKey({ FITLEDGER_MASTER_KEY: generateMasterKeyBase64(), FITLEDGER_MASTER_KEY_FILE: '/k' }, () => generateMasterKeyBase64()),
     );
     expect(error.message).toContain('FITLEDGER_MASTER_KEY_FILE');
+  });
+});
+
+describe('master key ring', () => {
+  const current = generateMasterKeyBase64();
+
+  it('is the current key alone when no previous key is configured', () => {
+    const ring = loadMasterKeyRing({ FITLEDGER_MASTER_KEY: current }, noFiles);
+    expect(ring.current.key.toString('base64')).toBe(current);
+    expect(ring.previous).toEqual([]);
+  });
+
+  it('adds the unwrap-only keys of both variables, deduplicated and without the current key', () => {
+    const [a, b, c] = [generateMasterKeyBase64(), generateMasterKeyBase64(), generateMasterKeyBase64()];
+    const files: Record<string, string> = { '/keys/b': `${b}\n`, '/keys/c': c, '/keys/current': current };
+    const ring = loadMasterKeyRing(
+      {
+        FITLEDGER_MASTER_KEY: current,
+        FITLEDGER_PREVIOUS_MASTER_KEYS: ` ${a}, ${b} ,,${current}`,
+        FITLEDGER_PREVIOUS_MASTER_KEY_FILES: '/keys/b,/keys/c, /keys/current',
+      },
+      (path) => {
+        const text = files[path];
+        if (text === undefined) throw new Error(`no file ${path}`);
+        return text;
+      },
+    );
+    expect(ring.previous.map((k) => k.key.toString('base64')).sort()).toEqual([a, b, c].sort());
+  });
+
+  it('fails naming the variable and the entry, without echoing it, when an unwrap-only key is malformed', () => {
+    const short = randomBytes(16).toString('base64');
+    const inline = configError(() => loadMasterKeyRing({ FITLEDGER_MASTER_KEY: current, FITLEDGER_PREVIOUS_MASTER_KEYS: `${generateMasterKeyBase64()},${short}` }, noFiles));
+    expect(inline.variable).toBe('FITLEDGER_PREVIOUS_MASTER_KEYS');
+    expect(inline.message).toContain('entry 2');
+    expect(inline.message).not.toContain(short);
+    const missing = configError(() => loadMasterKeyRing({ FITLEDGER_MASTER_KEY: current, FITLEDGER_PREVIOUS_MASTER_KEY_FILES: '/nope' }, noFiles));
+    expect(missing.variable).toBe('FITLEDGER_PREVIOUS_MASTER_KEY_FILES');
+    expect(missing.message).toContain('file 1');
+    const bad = configError(() => loadMasterKeyRing({ FITLEDGER_MASTER_KEY: current, FITLEDGER_PREVIOUS_MASTER_KEY_FILES: '/k' }, () => short));
+    expect(bad.variable).toBe('FITLEDGER_PREVIOUS_MASTER_KEY_FILES');
+  });
+
+  it('still requires the current key', () => {
+    expect(configError(() => loadMasterKeyRing({ FITLEDGER_PREVIOUS_MASTER_KEYS: current }, noFiles)).variable).toBe('FITLEDGER_MASTER_KEY');
   });
 });
