@@ -120,7 +120,8 @@ export class PostgresAccessLog implements AccessLog {
       try {
         const columns: unknown[][] = COLUMNS.map(() => []);
         for (const pending of batch) columnsOf(pending.record).forEach((value, i) => columns[i]?.push(value));
-        await this.pool.query(INSERT, columns);
+        // Named: each connection plans it once.
+        await this.pool.query({ name: 'fitledger-access-log-insert', text: INSERT, values: columns });
         for (const pending of batch) pending.resolve();
       } catch (error) {
         for (const pending of batch) pending.reject(error);
