@@ -55,7 +55,16 @@ export type { PublicKeysDocument, PublishedKey, SigningKeyringOptions } from './
 export { CheckpointSinkError, DirectoryCheckpointSink, checkpointFileName, checkpointSizeOf } from './checkpointStore';
 export type { CheckpointSink, StoredCheckpoint } from './checkpointStore';
 
-export { AuditConfigError, DEFAULT_AUDIT_ORIGIN, DEFAULT_CHECKPOINT_DIR, DEFAULT_PUBLIC_KEYS_FILE, DEFAULT_SIGNING_KEY_FILE, loadAuditConfig } from './config';
+export {
+  AuditConfigError,
+  DEFAULT_AUDIT_ORIGIN,
+  DEFAULT_CHECKPOINT_DIR,
+  DEFAULT_CHECKPOINT_INTERVAL_MS,
+  DEFAULT_PROJECTOR_INTERVAL_MS,
+  DEFAULT_PUBLIC_KEYS_FILE,
+  DEFAULT_SIGNING_KEY_FILE,
+  loadAuditConfig,
+} from './config';
 export type { AuditConfig } from './config';
 
 export { exportLine, parseExportLine } from './exportLine';
@@ -67,6 +76,19 @@ export type { CheckpointReport, CheckpointStatus, VerifyFailure, VerifyFailureCo
 export { ConcurrentAppendError, PostgresTreeStore, appendLeaves, auditLeaf } from './postgres/postgresAuditTree';
 export type { AuditLeaf, Queryable, StoredLeaf } from './postgres/postgresAuditTree';
 export { AUDIT_MIGRATION_LOCK_TABLE, AUDIT_MIGRATION_TABLE, auditMigrations, migrateAuditSchema } from './postgres/migrations/index';
+
+// Filling, signing and reading the tree: the projector, the checkpoint publisher, the export and the proof API.
+export { AUDIT_PROJECTOR_LOCK, DEFAULT_PROJECTOR_BATCH_SIZE, projectAuditBatch, startAuditProjector } from './projector';
+export type { AuditProjector, AuditProjectorOptions, BatchOutcome, ProjectedBatch } from './projector';
+export { AuditTreeForkError, CHECKPOINT_PUBLISHER_LOCK, publishCheckpoint, startCheckpointPublisher } from './publisher';
+export type { CheckpointPublisher, CheckpointPublisherOptions, PublishedCheckpoint } from './publisher';
+export { startAuditTrail } from './auditTrail';
+export type { AuditTrailDeps, RunningAuditTrail } from './auditTrail';
+export { exportLog } from './export';
+export type { ExportOptions, ExportSummary, MissingEntry } from './export';
+export { auditProofRoutes } from './routes/proofRoutes';
+export type { AuditProofRoutesDeps } from './routes/proofRoutes';
+export type { AuditLogger } from './backgroundLoop';
 
 // The access log: records of every PHI read, denial and administrative action (see accessLog/).
 export * from './accessLog/index';

@@ -12,6 +12,12 @@ export interface LocalPaths {
   readonly sessionSecretFile: string;
   /** AUDIT_PSEUDONYM_KEY of the access log (keyed subject pseudonyms). */
   readonly pseudonymSecretFile: string;
+  /** AUDIT_SIGNING_KEY_FILE: the audit checkpoints' Ed25519 signing key. */
+  readonly auditSigningKeyFile: string;
+  /** AUDIT_PUBLIC_KEYS_FILE: the published verifier keys, for `npm run audit:verify`. */
+  readonly auditPublicKeysFile: string;
+  /** AUDIT_CHECKPOINT_DIR: the signed checkpoints, outside the database. */
+  readonly auditCheckpointDir: string;
   readonly oidcKeyFile: string;
   readonly runtimeFile: string;
 }
@@ -24,6 +30,9 @@ export function localPaths(root = process.cwd(), env: NodeJS.ProcessEnv = proces
     masterKeyFile: join(stateDir, 'master.key'),
     sessionSecretFile: join(stateDir, 'session.secret'),
     pseudonymSecretFile: join(stateDir, 'audit-pseudonym.key'),
+    auditSigningKeyFile: join(stateDir, 'audit', 'signing-key.pem'),
+    auditPublicKeysFile: join(stateDir, 'audit', 'public-keys.json'),
+    auditCheckpointDir: join(stateDir, 'audit', 'checkpoints'),
     oidcKeyFile: join(stateDir, 'dev-oidc-signing-key.json'),
     runtimeFile: join(stateDir, 'runtime.json'),
   };

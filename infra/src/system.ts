@@ -3,10 +3,10 @@ import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { loadPseudonymSecret, migrateAuditSchema, PSEUDONYM_KEY_ENV } from '@fitledger/audit';
+import { loadAuditConfig, loadPseudonymSecret, migrateAuditSchema, PSEUDONYM_KEY_ENV, startAuditTrail } from '@fitledger/audit';
 import { loadConfig as loadCommandConfig, startCommandService, type RunningCommandService } from '@fitledger/command-service';
 import { loadMasterKey, migrateCryptoSchema } from '@fitledger/crypto';
-import { migrateEventStore } from '@fitledger/event-store';
+import { migrateEventStore, PostgresEventStore } from '@fitledger/event-store';
 import { createLogger, traceProjectionBatch } from '@fitledger/observability';
 import { loadProjectionsConfig, migrateReadModels, openProjectionsService, type ProjectionsService } from '@fitledger/projections';
 import { inProcessChangeSource, loadQueryServiceConfig, startQueryService, type RunningQueryService } from '@fitledger/query-service';
@@ -101,6 +101,14 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
       ...options.rateLimitEnv,
     };
     const logger = createLogger({ level: (options.logLevel ?? 'info') as 'info', service: 'fitledger' });
+    // The audit trail: every event and access record into the Merkle tree, its head signed into checkpoints under the state dir.
+    const auditPool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
+    closers.push(() => auditPool.end());
+    const auditEvents = new PostgresEventStore({ pool: auditPool });
+    closers.push(() => auditEvents.close());
+    const auditConfig = loadAuditConfig({ AUDIT_SIGNING_KEY_FILE: paths.auditSigningKeyFile, AUDIT_PUBLIC_KEYS_FILE: paths.auditPublicKeysFile, AUDIT_CHECKPOINT_DIR: paths.auditCheckpointDir, AUDIT_SIGNING_KEY_CREATE: 'true' });
+    const audit = await startAuditTrail({ pool: auditPool, events: auditEvents, config: auditConfig, logger: logger.child({ component: 'audit' }) });
+    closers.push(() => audit.stop());
     const changes = inProcessChangeSource();
     const projections = await openProjectionsService(loadProjectionsConfig(env), { logger: logger.child({ component: 'projections' }), onCommitted: changes.publish, traceBatch: traceProjectionBatch });
     closers.push(() => projections.close());

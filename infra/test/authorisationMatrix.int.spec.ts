@@ -1,4 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DirectoryCheckpointSink, openSigningKeyring, projectAuditBatch, publishCheckpoint } from '@fitledger/audit';
 import { createTokenVerifier } from '@fitledger/auth';
 import { consentDecider, foldEvents, initialEmergencyAccessState, SHARING_SCOPES, type ConsentEvent } from '@fitledger/domain';
 import { defaultProjections } from '@fitledger/projections';
@@ -315,6 +319,9 @@ const ROWS: readonly Row[] = [
   get(`${A}/audit/access-records`, 'the accounting of disclosures: auditors', AUDITORS, (fx) => `${A}/audit/access-records?actorSub=${fx.sub.bob}&limit=200`, (fx) => [fx.workout]),
   get(`${A}/audit/access-records/export`, 'the disclosures export: auditors', AUDITORS, (fx) => `${A}/audit/access-records/export?actorSub=${fx.sub.bob}`, (fx) => [fx.workout]),
   get(`${A}/access-log`, 'who has seen my data: the caller’s own', OWN_ACCESS_LOG, () => `${A}/access-log?limit=200`, (fx) => [fx.sub.bob]),
+  get(`${A}/audit/checkpoints/latest`, 'the latest signed checkpoint: auditors', AUDITORS, () => `${A}/audit/checkpoints/latest`, () => ['matrix.fitledger.test/audit']),
+  get(`${A}/audit/proofs/inclusion`, 'an inclusion proof: auditors', AUDITORS, () => `${A}/audit/proofs/inclusion?seq=3&size=10`),
+  get(`${A}/audit/proofs/consistency`, 'a consistency proof: auditors', AUDITORS, () => `${A}/audit/proofs/consistency?from=5&to=10`),
 ];
 
 /** Websocket feeds: covered by their own handshake test below. */
@@ -517,6 +524,11 @@ async function seed(pipeline: Pipeline): Promise<Fixtures> {
   }
   await send(orgAdmin.token, 'POST', `${A}/organisations/${organisation}/invitations`, { subjectId: people.coach.sub, role: 'trainer' });
 
+  // The audit tree over everything so far, and a checkpoint signed and published outside the database.
+  for (let more = true; more; ) more = (await projectAuditBatch({ pool: env.pool, events: env.store, batchSize: 100_000 })).more;
+  const auditDir = await mkdtemp(join(tmpdir(), 'matrix-audit-'));
+  const keyring = await openSigningKeyring({ name: 'matrix.fitledger.test/audit', signingKeyFile: join(auditDir, 'key.pem'), publicKeysFile: join(auditDir, 'keys.json'), createIfMissing: true });
+  await publishCheckpoint({ pool: env.pool, keyring, sink: new DirectoryCheckpointSink(join(auditDir, 'checkpoints')) });
   return {
     sub: Object.fromEntries(CALLERS.map((c) => [c, people[c].sub])) as Record<Caller, string>,
     token: Object.fromEntries(CALLERS.map((c) => [c, people[c].token])) as Record<Caller, string>,

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import websocket from '@fastify/websocket';
-import { auditorRoutes, httpAccessLog, type AccessLog, type AuditorRoutesDeps, type Pseudonymiser } from '@fitledger/audit';
+import { auditorRoutes, auditProofRoutes, httpAccessLog, type AccessLog, type AuditorRoutesDeps, type Pseudonymiser } from '@fitledger/audit';
 import { foldRecord } from './audit/foldRecord';
 import { uuidv7 } from '@fitledger/domain';
 import type { TokenVerifier } from '@fitledger/auth';
@@ -149,7 +149,11 @@ export function buildApp(deps: QueryServiceDeps): FastifyInstance {
         exportRoutes(rest, { db, resolveScope });
         accessListRoutes(rest, { db, resolveScope });
         leaderboardRoutes(rest, { db, resolveScope });
-        if (deps.auditReads !== undefined && deps.accessLog !== undefined) auditorRoutes(rest, { ...deps.auditReads, fold: foldRecord, pseudonymise: deps.accessLog.pseudonymise });
+        if (deps.auditReads !== undefined && deps.accessLog !== undefined) {
+          auditorRoutes(rest, { ...deps.auditReads, fold: foldRecord, pseudonymise: deps.accessLog.pseudonymise });
+          // Checkpoints and inclusion / consistency proofs of the audit tree (hashes only).
+          void rest.register(auditProofRoutes, { prefix: '/audit', db: deps.auditReads.pool });
+        }
         if (deps.consents !== undefined) {
           emergencyAccessReadRoutes(rest, { db, resolveScope, consents: deps.consents });
           clientScopedRoutes(rest, { db, consents: deps.consents, clock: deps.clock ?? (() => new Date()) }, [

@@ -2,11 +2,13 @@ import { Kysely, Migrator, PostgresDialect, type Migration } from 'kysely';
 import type { Pool } from 'pg';
 import * as m0001 from './0001_auditTree';
 import * as m0002 from '../../accessLog/migration';
+import * as m0003 from './0003_auditProjector';
 
 /** The audit store's migrations, in order. Names never change once released. */
 export const auditMigrations: Readonly<Record<string, Migration>> = {
   '0001_audit_tree': m0001,
   '0002_access_log': m0002,
+  '0003_audit_projector': m0003,
 };
 
 /** Its own bookkeeping tables, so it never mixes with the migrations of other stores in one database. */

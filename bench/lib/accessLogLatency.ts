@@ -1,0 +1,94 @@
+/**
+ * Read latency with and without the access log, in the same run: two query apps built the same way
+ * over one database (the system as `npm start` starts it, with alice's demo data), differing only
+ * in the access log; open loop at a fixed offered rate against each, alternating, several rounds.
+ */
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { hmacPseudonymiser, PostgresAccessLog } from '@fitledger/audit';
+import { createTokenVerifier } from '@fitledger/auth';
+import { startSystem } from '@fitledger/infra';
+import { buildApp as buildQueryApp, inProcessChangeSource } from '@fitledger/query-service';
+import { getDevToken } from '@fitledger/testing/oidc';
+import type { FastifyInstance } from 'fastify';
+import pg from 'pg';
+import { runLoadInWorker } from './loadWorker';
+import { median, percentile, type Row } from './report';
+
+export interface AccessLogLatencyResult {
+  readonly rows: Row[];
+  readonly details: Record<string, unknown>;
+}
+
+export async function measureAccessLogLatency(options: { readonly rate: number; readonly seconds: number; readonly rounds: number }): Promise<AccessLogLatencyResult> {
+  const system = await startSystem({ persistent: false, seed: true, logLevel: 'error', rateLimitEnv: { RATE_LIMIT_ENABLED: 'false' } });
+  const pool = new pg.Pool({ connectionString: system.databaseUrl, max: 10 });
+  const accessLog = new PostgresAccessLog(pool);
+  const apps: FastifyInstance[] = [];
+  try {
+    const verifier = createTokenVerifier({ issuer: system.oidc.issuer, audience: system.oidc.audience });
+    const build = (withLog: boolean): FastifyInstance =>
+      buildQueryApp({
+        db: pool,
+        verifier,
+        changeSource: inProcessChangeSource(),
+        rateLimits: { enabled: false, userPerMinute: 1, orgPerMinute: 1 },
+        ...(withLog ? { accessLog: { log: accessLog, pseudonymise: hmacPseudonymiser(randomBytes(32)) } } : {}),
+      });
+    const ports: number[] = [];
+    for (const withLog of [false, true]) {
+      const app = build(withLog);
+      apps.push(app);
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      ports.push((app.server.address() as { port: number }).port);
+    }
+    const token = await getDevToken(system.oidc.issuer, 'alice');
+    const job = (port: number) => runLoadInWorker({ port, durationS: options.seconds, concurrency: 128, rate: options.rate, method: 'GET', paths: ['/api/v1/workouts?limit=20'], headers: { authorization: `Bearer ${token}` } });
+    // Warm-up of both (JIT, connections, caches).
+    await job(ports[0] as number);
+    await job(ports[1] as number);
+    const without: number[] = [];
+    const withLog: number[] = [];
+    const statuses: Record<string, number>[] = [];
+    for (let round = 0; round < options.rounds; round++) {
+      // Alternate the order per round so drift on a noisy machine does not favour one side.
+      const order = round % 2 === 0 ? [0, 1] : [1, 0];
+      for (const which of order) {
+        const result = await job(ports[which] as number);
+        statuses.push(result.statusCounts);
+        (which === 0 ? without : withLog).push(percentile(result.latenciesMs, 95));
+      }
+    }
+    // The floor under any durable record: one commit (WAL flush) on this machine, sequential.
+    const commitMs: number[] = [];
+    const client = await pool.connect();
+    try {
+      await client.query('CREATE TABLE IF NOT EXISTS bench_commit_probe (n int)');
+      for (let i = 0; i < 200; i++) {
+        const t0 = performance.now();
+        await client.query('INSERT INTO bench_commit_probe VALUES ($1)', [i]);
+        commitMs.push(performance.now() - t0);
+      }
+    } finally {
+      client.release();
+    }
+    const p95Without = median(without);
+    const p95With = median(withLog);
+    const added = p95With - p95Without;
+    return {
+      rows: [
+        { metric: 'readP95MsWithoutAccessLog', value: p95Without, unit: 'ms' },
+        { metric: 'readP95MsWithAccessLog', value: p95With, unit: 'ms' },
+        { metric: 'accessLogAddedP95Ms', value: added, unit: 'ms', target: '<= 2', pass: added <= 2 },
+        { metric: 'durableCommitP50Ms', value: percentile(commitMs, 50), unit: 'ms' },
+        { metric: 'durableCommitP95Ms', value: percentile(commitMs, 95), unit: 'ms' },
+      ],
+      details: { offeredPerSec: options.rate, seconds: options.seconds, rounds: options.rounds, p95MsWithout: without, p95MsWith: withLog, statuses, route: 'GET /api/v1/workouts?limit=20 (alice, demo data)' },
+    };
+  } finally {
+    for (const app of apps) await app.close();
+    await accessLog.close();
+    await pool.end();
+    await system.close();
+  }
+}
