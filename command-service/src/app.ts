@@ -1,6 +1,5 @@
-import { randomBytes as nodeRandomBytes } from 'node:crypto';
 import { createTokenVerifier, type MfaPolicy, type TokenVerifier } from '@fitledger/auth';
-import { LocalKeyStore, migrateCryptoSchema, PhiCodec, type KeyStore } from '@fitledger/crypto';
+import { LocalKeyStore, migrateCryptoSchema, PhiCodec, pooledRandomBytes, type KeyStore } from '@fitledger/crypto';
 import { eventRegistry } from '@fitledger/domain';
 import { EventCodec } from '@fitledger/event-codec';
 import { migrateEventStore, PostgresEventStore, type EventStore } from '@fitledger/event-store';
@@ -154,7 +153,7 @@ export async function startCommandService(config: CommandServiceConfig, options:
   const startGoalEvaluation = (intervalMs: number) => {
     const evaluator = createGoalEvaluator({
       db: readModelDb(pool),
-      goals: createGoalCommandRunner({ store, codec: new EventCodec(new PhiCodec(keys), eventRegistry), keys, clock: () => new Date(), randomBytes: (size) => nodeRandomBytes(size) }),
+      goals: createGoalCommandRunner({ store, codec: new EventCodec(new PhiCodec(keys), eventRegistry), keys, clock: () => new Date(), randomBytes: pooledRandomBytes }),
       clock: () => new Date(),
     });
     let running: Promise<void> | undefined;
@@ -203,7 +202,8 @@ export async function startCommandService(config: CommandServiceConfig, options:
       verifier: createTokenVerifier({ issuer: config.oidcIssuer, audience: config.oidcAudience, ...(options.mfa ? { mfa: options.mfa } : {}) }),
       logger,
       clock: () => new Date(),
-      randomBytes: (size) => nodeRandomBytes(size),
+      // Pooled CSPRNG bytes: a command draws several UUIDv7 tails, each its own OpenSSL call otherwise.
+      randomBytes: pooledRandomBytes,
       bodyLimit: config.bodyLimitBytes,
       rateLimits: config.rateLimits,
       readModels: readModelDb(pool),

@@ -81,6 +81,12 @@ export interface ProjectionRunnerOptions {
   readonly notifyChannel?: string;
   /** Back-off after a failed batch: doubles from `initialMs` up to `maxMs` (defaults 100 ms, 30 s). */
   readonly retryDelay?: { readonly initialMs?: number; readonly maxMs?: number };
+  /**
+   * How long a checkpoint moved only by batches without any of a projection's event types may stay
+   * in memory before it is written (default 100 ms; see `Progress`). Such batches change no rows,
+   * so they need no read-model transaction, only the checkpoint row eventually.
+   */
+  readonly checkpointWriteDelayMs?: number;
 }
 
 /** The database's checkpoint is not the one this runner resumed from: another runner (or a rebuild) moved it. */
@@ -113,6 +119,32 @@ interface Loop {
 }
 
 /**
+ * Where one loop of a projection stands. `applied` is how far the read model reflects `$all`;
+ * `stored` is the checkpoint row as this loop last wrote (or read) it.
+ *
+ * A batch holding none of the projection's event types changes none of its rows. Applying it in a
+ * read-model transaction of its own (lock the checkpoint, update it, commit, NOTIFY) cost every
+ * projection about eight round trips per batch of `$all` although only one or two projections care
+ * about any given event: under write load that was most of the runner's work. Such a batch only
+ * moves `applied`; `stored` follows with one conditional UPDATE at most `checkpointWriteDelayMs`
+ * later, or with the next batch that does change rows (its transaction writes the checkpoint as
+ * before, rows and checkpoint together). A crash in between only makes the projection read the
+ * skipped events again and skip them again: the exactly-once effect on the rows is untouched.
+ *
+ * In this process `waitForPosition` and the commit listeners see `applied` at once; other processes
+ * read the checkpoint row and see it within the delay.
+ */
+interface Progress {
+  readonly name: string;
+  stored: Position;
+  applied: Position;
+  writeTimer: NodeJS.Timeout | undefined;
+  writing: Promise<void> | undefined;
+  /** Set when a delayed write found the row moved by someone else: the loop resumes from the row. */
+  moved: CheckpointMovedError | undefined;
+}
+
+/**
  * Feeds each projection from its own checkpoint: every batch of `$all` is decoded, applied and
  * checkpointed in one read-model transaction (exactly-once effect: a crash rolls back rows and
  * checkpoint together, and the batch is replayed). After commit it calls the commit listeners and
@@ -134,8 +166,11 @@ export class ProjectionRunner {
   private readonly channel: string;
   private readonly retryInitialMs: number;
   private readonly retryMaxMs: number;
+  private readonly checkpointWriteDelayMs: number;
   private readonly listeners = new Set<CommitListener>();
   private readonly loops = new Map<string, Loop>();
+  /** Progress of the loop currently feeding each projection (see `Progress`). */
+  private readonly progress = new Map<string, Progress>();
   private started = false;
 
   constructor(options: ProjectionRunnerOptions) {
@@ -157,6 +192,8 @@ export class ProjectionRunner {
     this.channel = options.notifyChannel ?? READ_MODEL_NOTIFY_CHANNEL;
     this.retryInitialMs = options.retryDelay?.initialMs ?? 100;
     this.retryMaxMs = options.retryDelay?.maxMs ?? 30_000;
+    this.checkpointWriteDelayMs = options.checkpointWriteDelayMs ?? 100;
+    if (!Number.isFinite(this.checkpointWriteDelayMs) || this.checkpointWriteDelayMs < 0) throw new RangeError('checkpointWriteDelayMs must be a non-negative number');
     if (options.onCommitted) this.listeners.add(options.onCommitted);
   }
 
@@ -247,7 +284,7 @@ export class ProjectionRunner {
     const { signal } = options;
     for (;;) {
       signal?.throwIfAborted();
-      if ((await this.checkpoint(name)) >= position) return;
+      if ((await this.appliedPosition(name)) >= position) return;
       // A commit between the read above and the listener below is caught by the next poll.
       await new Promise<void>((resolve, reject) => {
         const finish = (): void => {
@@ -271,6 +308,17 @@ export class ProjectionRunner {
         signal?.addEventListener('abort', onAbort, { once: true });
       });
     }
+  }
+
+  /**
+   * How far the projection's rows reflect `$all`: the checkpoint row, or further when this runner's
+   * loop has moved past batches without the projection's events and not written that down yet. The
+   * loop's own view counts only while the row is still the one it wrote (no one else moved it).
+   */
+  private async appliedPosition(name: string): Promise<Position> {
+    const stored = await this.checkpoint(name);
+    const progress = this.progress.get(name);
+    return progress !== undefined && progress.stored === stored && progress.applied > stored ? progress.applied : stored;
   }
 
   private projection(name: string): Projection {
@@ -300,20 +348,52 @@ export class ProjectionRunner {
   private async runLoop(projection: Projection, signal: AbortSignal, until?: Position, batchSize = this.batchSize): Promise<void> {
     let delayMs = this.retryInitialMs;
     while (!signal.aborted) {
+      let progress: Progress | undefined;
       try {
-        let checkpoint = await this.checkpoint(projection.name);
+        const checkpoint = await this.checkpoint(projection.name);
         if (until !== undefined && checkpoint >= until) return;
+        progress = { name: projection.name, stored: checkpoint, applied: checkpoint, writeTimer: undefined, writing: undefined, moved: undefined };
+        this.progress.set(projection.name, progress);
         const subscription = this.store.subscribeToAll({ after: checkpoint, batchSize, signal });
+        const batches = subscription[Symbol.asyncIterator]();
+        // The next batch is asked for as soon as one arrives, and decrypted as soon as it is there:
+        // while one batch's transaction waits on the database, the next one is decoded (a rebuild
+        // otherwise alternates between an idle database and an idle event loop).
+        const decodedAhead = new WeakMap<readonly RecordedEvent[], Promise<DecodedEvent[]>>();
+        const requestNext = (): Promise<IteratorResult<readonly RecordedEvent[]>> => {
+          const next = batches.next().then((result) => {
+            if (result.done !== true) {
+              const decoding = this.decodeWanted(projection, result.value);
+              if (decoding !== undefined) {
+                decoding.catch(() => undefined); // surfaced when the batch is processed
+                decodedAhead.set(result.value, decoding);
+              }
+            }
+            return result;
+          });
+          next.catch(() => undefined); // surfaced when awaited (not at all once the loop has ended)
+          return next;
+        };
         try {
-          for await (const batch of subscription) {
+          let upcoming = requestNext();
+          for (;;) {
+            const result = await upcoming;
+            if (result.done === true) break;
+            const batch = result.value;
+            upcoming = requestNext();
             if (batch.length === 0) continue;
-            checkpoint = await this.processBatch(projection, batch, checkpoint);
+            await this.processBatch(projection, batch, progress, decodedAhead.get(batch));
             delayMs = this.retryInitialMs;
-            if (until !== undefined && checkpoint >= until) return;
+            if (until !== undefined && progress.applied >= until) return;
             if (signal.aborted) return;
           }
         } finally {
           await subscription.close();
+          // Write down what the skipped batches moved, so a stop or a finished rebuild leaves the row current.
+          await this.settleCheckpoint(progress, true).catch((error: unknown) => {
+            this.logger.warn({ projection: projection.name, err: safeError(error) }, 'checkpoint write failed; the skipped events will be read again');
+          });
+          if (this.progress.get(projection.name) === progress) this.progress.delete(projection.name);
         }
       } catch (error) {
         if (signal.aborted) return;
@@ -329,17 +409,43 @@ export class ProjectionRunner {
     }
   }
 
-  /** Decodes, applies and checkpoints one batch; returns the new checkpoint. */
-  private async processBatch(projection: Projection, batch: readonly RecordedEvent[], expected: Position): Promise<Position> {
+  /** The projection's events of a batch, or everything when it names no event types. */
+  private wantedOf(projection: Projection, batch: readonly RecordedEvent[]): readonly RecordedEvent[] {
+    return projection.eventTypes ? batch.filter((e) => projection.eventTypes?.has(e.type)) : batch;
+  }
+
+  /** Starts decrypting the projection's events of a batch; undefined when it has none. Runs outside any transaction: key look-ups must not lengthen one. */
+  private decodeWanted(projection: Projection, batch: readonly RecordedEvent[]): Promise<DecodedEvent[]> | undefined {
+    const wanted = this.wantedOf(projection, batch);
+    return wanted.length === 0 ? undefined : Promise.all(wanted.map((e) => this.codec.decode(e)));
+  }
+
+  /**
+   * Decodes (unless `decoding` already is under way: see runLoop), applies and checkpoints one batch
+   * (see `Progress` for batches without the projection's events). A decode started ahead runs
+   * outside `traceBatch`'s span.
+   */
+  private async processBatch(projection: Projection, batch: readonly RecordedEvent[], progress: Progress, decoding?: Promise<DecodedEvent[]>): Promise<void> {
     const name = projection.name;
     const from = (batch[0] as RecordedEvent).position;
     const to = (batch[batch.length - 1] as RecordedEvent).position;
-    const wanted = projection.eventTypes ? batch.filter((e) => projection.eventTypes?.has(e.type)) : batch;
+    throwIfMoved(progress);
+    const wanted = this.wantedOf(projection, batch);
+    if (wanted.length === 0) {
+      progress.applied = to;
+      this.scheduleCheckpointWrite(progress);
+      this.announce({ projection: name, position: to, changes: [] }, false);
+      return;
+    }
+    // The transaction below writes the checkpoint itself, from the row as this loop last left it.
+    await this.settleCheckpoint(progress, false);
+    throwIfMoved(progress);
+    const expected = progress.stored;
     this.logger.debug({ projection: name, from, to, events: batch.length, applying: wanted.length }, 'applying batch');
 
     const run = async (): Promise<FeedChange[]> => {
       // Decrypt before the transaction opens: key look-ups must not lengthen it.
-      const decoded = await Promise.all(wanted.map((e) => this.codec.decode(e)));
+      const decoded = await (decoding ?? Promise.all(wanted.map((e) => this.codec.decode(e))));
       const readable = decoded.filter((e): e is ReadableEvent => e.erased !== true);
       if (readable.length < decoded.length) {
         this.logger.debug({ projection: name, from, to, skippedErased: decoded.length - readable.length }, 'skipped events of erased subjects');
@@ -366,16 +472,91 @@ export class ProjectionRunner {
       ? await this.traceBatch({ projection: name, fromPosition: from, toPosition: to, eventCount: batch.length, traceparents: traceparentsOf(wanted) }, run)
       : await run();
 
+    progress.stored = to;
+    progress.applied = to;
     this.logger.debug({ projection: name, position: to, changes: changes.length }, 'batch committed');
-    this.announce({ projection: name, position: to, changes });
-    return to;
+    this.announce({ projection: name, position: to, changes }, true);
   }
 
-  private announce(batch: CommittedBatch): void {
+  /** Writes a checkpoint moved only by skipped batches after `checkpointWriteDelayMs`, unless a write is already due or running. */
+  private scheduleCheckpointWrite(progress: Progress): void {
+    if (progress.writeTimer !== undefined || progress.writing !== undefined) return;
+    progress.writeTimer = setTimeout(() => {
+      progress.writeTimer = undefined;
+      progress.writing = this.writeCheckpoint(progress)
+        .catch((error: unknown) => {
+          // The next transactional batch (or the next delayed write) writes it; nothing is lost meanwhile.
+          this.logger.warn({ projection: progress.name, err: safeError(error) }, 'checkpoint write failed');
+        })
+        .finally(() => {
+          progress.writing = undefined;
+          if (progress.applied > progress.stored && progress.moved === undefined) this.scheduleCheckpointWrite(progress);
+        });
+    }, this.checkpointWriteDelayMs);
+    progress.writeTimer.unref?.();
+  }
+
+  /**
+   * Cancels a pending delayed write and waits for one in flight, so the caller owns the checkpoint
+   * row alone; with `write`, also writes what is still only in memory.
+   */
+  private async settleCheckpoint(progress: Progress, write: boolean): Promise<void> {
+    // A write that ends schedules the next one if more is pending: cancel again after each.
+    for (;;) {
+      if (progress.writeTimer !== undefined) {
+        clearTimeout(progress.writeTimer);
+        progress.writeTimer = undefined;
+      }
+      if (progress.writing === undefined) break;
+      await progress.writing;
+    }
+    if (write && progress.moved === undefined) await this.writeCheckpoint(progress);
+  }
+
+  /**
+   * Moves the checkpoint row from `stored` to `applied` in one statement (no rows change with it, so
+   * it needs no transaction of its own). The row is only ever moved from the value this loop last
+   * saw: if someone else moved it meanwhile (another runner, a rebuild), nothing is written and the
+   * loop resumes from the row. A row not there yet is created only by a loop that started at START,
+   * as the transactional path does; one that vanished (a rebuild reset it) is left to the rebuild.
+   */
+  private async writeCheckpoint(progress: Progress): Promise<void> {
+    const target = progress.applied;
+    const expected = progress.stored;
+    if (target <= expected) return;
+    // Like the read-model transactions, this commit need not wait for its WAL flush (a lost write
+    // only means re-reading skipped events). It matters beyond durability: a transaction waiting for
+    // its flush still counts as running and holds back the `$all` horizon every subscriber waits on.
+    // set_config(…, true) applies to the statement's own (implicit) transaction, commit included.
+    const result =
+      expected === START
+        ? await sql`INSERT INTO projection_checkpoints (name, position)
+                     SELECT ${progress.name}, ${target} FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit
+                     ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = now()
+                     WHERE projection_checkpoints.position = ${expected}`.execute(this.db)
+        : await sql`UPDATE projection_checkpoints SET position = ${target}, updated_at = now()
+                     FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit
+                     WHERE name = ${progress.name} AND position = ${expected}`.execute(this.db);
+    if (Number(result.numAffectedRows ?? 0n) === 1) {
+      progress.stored = target;
+      return;
+    }
+    const row = await this.db.selectFrom('projection_checkpoints').select('position').where('name', '=', progress.name).executeTakeFirst();
+    progress.moved = new CheckpointMovedError(progress.name, expected, row?.position ?? '(none)');
+  }
+
+  /**
+   * Tells the commit listeners (in this process) and, when a read-model transaction committed
+   * (`committed`), other processes through one NOTIFY. Skipped batches are announced here only:
+   * they wrote nothing another process could read.
+   */
+  private announce(batch: CommittedBatch, committed: boolean): void {
     // After commit, outside the transaction: a NOTIFY inside it would serialise commits on the notify queue lock.
-    sql`SELECT pg_notify(${this.channel}, ${JSON.stringify({ projection: batch.projection, position: batch.position })})`
-      .execute(this.db)
-      .catch((error: unknown) => this.logger.warn({ projection: batch.projection, err: safeError(error) }, 'NOTIFY after commit failed'));
+    if (committed) {
+      sql`SELECT pg_notify(${this.channel}, ${JSON.stringify({ projection: batch.projection, position: batch.position })})`
+        .execute(this.db)
+        .catch((error: unknown) => this.logger.warn({ projection: batch.projection, err: safeError(error) }, 'NOTIFY after commit failed'));
+    }
     for (const listener of this.listeners) {
       try {
         const result = listener(batch);
@@ -387,6 +568,11 @@ export class ProjectionRunner {
       }
     }
   }
+}
+
+/** A delayed checkpoint write found the row moved by someone else (see `Progress`): the loop resumes from the row. */
+function throwIfMoved(progress: Progress): void {
+  if (progress.moved !== undefined) throw progress.moved;
 }
 
 function traceparentsOf(events: readonly RecordedEvent[]): string[] {

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
 import {
   CiphertextTamperedError,
   InvalidCipherInputError,
@@ -8,6 +8,7 @@ import {
 import type { JsonValue } from './json';
 import type { DataKey } from './keyStore';
 import { lengthPrefixed } from './lengthPrefix';
+import { pooledRandomBytes } from './randomPool';
 
 /** Algorithm version 1: AES-256-GCM, 96-bit random IV, 128-bit tag (NIST SP 800-38D). */
 export const CIPHER_VERSION = 'fl1';
@@ -27,7 +28,8 @@ export function encryptJson(value: JsonValue, dataKey: DataKey, aad: Aad): strin
   assertKey(dataKey);
   const plaintext = JSON.stringify(value) as string | undefined;
   if (plaintext === undefined) throw new InvalidCipherInputError('value is not JSON');
-  const iv = randomBytes(IV_BYTES);
+  // A fresh random IV per token (pooled: see pooledRandomBytes); never reused under a key.
+  const iv = pooledRandomBytes(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', dataKey.key, iv, { authTagLength: TAG_BYTES });
   cipher.setAAD(fullAad(CIPHER_VERSION, dataKey.keyId, aad));
   const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);

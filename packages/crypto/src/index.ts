@@ -28,6 +28,7 @@ export {
 export { encryptJson, decryptJson, tokenKeyId, CIPHER_VERSION, type Aad } from './fieldCipher';
 export { PhiCodec, contentDigest, PHI_FIELD, CONTENT_DIGEST_INFO, type SealedData } from './phiCodec';
 export { dedupEventId, DEDUP_ID_INFO } from './dedupId';
+export { pooledRandomBytes } from './randomPool';
 export { canonicalJson, type JsonValue, type JsonObject } from './json';
 export { migrateCryptoSchema, cryptoMigrations, CRYPTO_MIGRATION_TABLE, CRYPTO_MIGRATION_LOCK_TABLE } from './migrations';
 export {

@@ -230,6 +230,43 @@ export function eventStoreContract(factory: StoreFactory): void {
       expect(seen.map((e) => e.eventId)).toEqual(all.map((e) => e.eventId));
     });
 
+    it('delivers every event once and in order to each of several subscribers running at once, from different cursors and batch sizes', async () => {
+      const start = await store.headPosition();
+      const streams = Array.from({ length: 6 }, () => stream('fanout'));
+      const total = 1_200;
+      await store.appendToStream(streams[0] as string, [newEvent('Early')]);
+      const early = await store.headPosition();
+      const readers = [
+        { after: start, batchSize: 500 },
+        { after: start, batchSize: 13 },
+        { after: early, batchSize: 100 },
+        { after: start, batchSize: 1 },
+        { after: early, batchSize: 500 },
+      ].map(({ after, batchSize }) => {
+        const sub = store.subscribeToAll({ after, batchSize });
+        const expected = after === start ? total + 1 : total;
+        const seen: RecordedEvent[] = [];
+        const done = (async () => {
+          for await (const batch of sub) {
+            expect(batch.length).toBeLessThanOrEqual(batchSize);
+            seen.push(...batch.filter((e) => streams.includes(e.streamId)));
+            if (seen.length >= expected) break;
+          }
+          await sub.close();
+        })();
+        return { seen, done, expected };
+      });
+      for (let i = 0; i < total / 30; i++) {
+        await Promise.all(Array.from({ length: 30 }, (_, j) => store.appendToStream(streams[j % 6] as string, [newEvent('F', { i, j })])));
+      }
+      await Promise.all(readers.map((r) => r.done));
+      const all = (await store.readAll({ after: start, maxCount: 100_000 })).filter((e) => streams.includes(e.streamId));
+      for (const reader of readers) {
+        expect(reader.seen).toHaveLength(reader.expected);
+        expect(reader.seen.map((e) => e.eventId)).toEqual(all.slice(all.length - reader.expected).map((e) => e.eventId));
+      }
+    });
+
     it('keeps stream metadata with an optimistic meta revision', async () => {
       const s = stream();
       expect(await store.getStreamMetadata(s)).toBeUndefined();

@@ -1,6 +1,6 @@
-import { isolatedPostgres } from '@fitledger/testing/vitest';
+import { isolatedPostgres, testDatabase } from '@fitledger/testing/vitest';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PostgresEventStore, START, comparePositions, migrateEventStore, type RecordedEvent } from '../src/index';
 import { newEvent, stream } from './eventStoreContract';
 
@@ -74,5 +74,50 @@ describe('PostgreSQL event store under a long-running transaction', () => {
     }
     const all = await store.readAll({ after: START, maxCount: 20_000 });
     expect(all.map((e) => e.eventId)).toEqual(received.map((e) => e.eventId));
+  });
+});
+
+describe('PostgreSQL event store subscriptions at the head', () => {
+  let db: Awaited<ReturnType<typeof testDatabase>>;
+  let pool: pg.Pool;
+  let store: PostgresEventStore;
+
+  beforeAll(async () => {
+    db = await testDatabase('es_tail');
+    pool = new pg.Pool({ connectionString: db.url, max: 10 });
+    await migrateEventStore(pool);
+    store = new PostgresEventStore({ pool });
+  });
+  afterAll(async () => {
+    await store.close();
+    await pool.end();
+    await db.drop();
+  });
+
+  it('share their reads of new events instead of each reading the same rows', async () => {
+    const subscribers = 8;
+    const total = 600;
+    const s = stream('shared');
+    const start = await store.headPosition();
+    const reads = vi.spyOn(store, 'readAll');
+    let delivered = 0;
+    const consumers = Array.from({ length: subscribers }, async () => {
+      const sub = store.subscribeToAll({ after: start, batchSize: 50 });
+      const seen: string[] = [];
+      for await (const batch of sub) {
+        delivered++;
+        seen.push(...batch.map((e) => e.eventId));
+        if (seen.length >= total) break;
+      }
+      await sub.close();
+      return seen;
+    });
+    for (let i = 0; i < total / 20; i++) await Promise.all(Array.from({ length: 20 }, (_, j) => store.appendToStream(s, [newEvent('Shared', { i, j })])));
+    const seen = await Promise.all(consumers);
+    const all = (await store.readAll({ after: start, maxCount: 10_000 })).map((e) => e.eventId);
+    for (const ids of seen) expect(ids).toEqual(all);
+    // Without sharing every delivered batch costs its own read (and every idle wake-up one more).
+    expect(reads.mock.calls.length).toBeLessThan(delivered / 2);
+    reads.mockRestore();
   });
 });

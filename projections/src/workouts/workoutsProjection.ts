@@ -748,7 +748,7 @@ async function writeFeed(trx: Transaction<ReadModelDb>, perEvent: readonly Event
       SELECT c.subject_id, c.position, c.seq, 'workout', w.workout_id::text, 'upsert',
              w.row || jsonb_build_object(
                'sets', CASE WHEN s.set_id IS NULL THEN '[]'::jsonb
-                            ELSE jsonb_build_array(to_jsonb(s) - 'workout_id' - 'tenant_id' - 'subject_id') END,
+                            ELSE jsonb_build_array(to_jsonb(s) - '{workout_id,tenant_id,subject_id}'::text[]) END,
                'deletedSetIds', CASE WHEN c.set_deleted THEN jsonb_build_array(c.set_id) ELSE '[]'::jsonb END),
              c.traceparent
         FROM unnest(${workoutChanges.subjects}::text[], ${workoutChanges.positions}::text[], ${workoutChanges.seqs}::int[], ${workoutChanges.ids}::uuid[],
