@@ -121,3 +121,34 @@ describe('PostgreSQL event store subscriptions at the head', () => {
     reads.mockRestore();
   });
 });
+
+describe('PostgreSQL event store immutability', () => {
+  let db: Awaited<ReturnType<typeof testDatabase>>;
+  let pool: pg.Pool;
+  let store: PostgresEventStore;
+
+  beforeAll(async () => {
+    db = await testDatabase('es_append_only');
+    pool = new pg.Pool({ connectionString: db.url, max: 2 });
+    await migrateEventStore(pool);
+    store = new PostgresEventStore({ pool });
+  });
+  afterAll(async () => {
+    await store.close();
+    await pool.end();
+    await db.drop();
+  });
+
+  it('refuses UPDATE, DELETE and TRUNCATE of stored events from the role the services connect as', async () => {
+    const id = stream('immutable');
+    await store.appendToStream(id, [newEvent('Kept')]);
+    await expect(pool.query(`UPDATE es_events SET data = '{}'::jsonb WHERE stream_id = $1`, [id])).rejects.toThrow(/immutable/);
+    await expect(pool.query('DELETE FROM es_events WHERE stream_id = $1', [id])).rejects.toThrow(/immutable/);
+    await expect(pool.query('TRUNCATE es_events CASCADE')).rejects.toThrow(/immutable/);
+    const [event] = await store.readStream(id);
+    expect(event?.type).toBe('Kept');
+    // Appending still works.
+    await store.appendToStream(id, [newEvent('Next')], { expectedRevision: 0 });
+    expect(await store.readStream(id)).toHaveLength(2);
+  });
+});

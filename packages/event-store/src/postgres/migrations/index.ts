@@ -1,9 +1,11 @@
 import { Kysely, Migrator, PostgresDialect, type Migration } from 'kysely';
 import type pg from 'pg';
 import * as m001 from './001_events';
+import * as m002 from './002_appendOnly';
 
 const migrations: Record<string, Migration> = {
   '001_events': m001,
+  '002_append_only': m002,
 };
 
 /** Applies the event store's migrations (its own migration table: `es_migrations`). */
