@@ -6,3 +6,5 @@ export { loadPseudonymSecret, PseudonymSecretConfigError, PSEUDONYM_KEY_ENV, PSE
 export { auditorRoutes } from '../routes/auditorRoutes';
 export type { AuditorRoutesDeps, OpenedEvent } from '../routes/auditorRoutes';
 export { fhirAuditEvent } from '../routes/fhirAuditEvent';
+export { listLegalHolds, MIN_RETENTION_YEARS, placeLegalHold, purgeExpiredAccessRecords, releaseLegalHold, RetentionConfigError, retentionYearsFromEnv } from './retention';
+export type { LegalHold } from './retention';

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AccessRecord } from '../leaf';
 import { migrateAuditSchema } from '../postgres/migrations/index';
 import { accessRecordsOfSubject, hmacPseudonymiser, PostgresAccessLog, readAccessRecords } from './postgresAccessLog';
+import { listLegalHolds, placeLegalHold, purgeExpiredAccessRecords, releaseLegalHold, retentionYearsFromEnv } from './retention';
 
 const pseudonymise = hmacPseudonymiser(randomBytes(32));
 
@@ -113,5 +114,35 @@ describe('the access log in PostgreSQL', () => {
     expect(others.map((s) => s.record.id)).toEqual([grant.id, coach.id]);
     const page2 = await accessRecordsOfSubject(pool, pseudonymise(subject), { limit: 1, beforeSeq: all[0]?.seq ?? 0 });
     expect(page2.map((s) => s.record.id)).toEqual([coach.id]);
+  });
+
+  it('purges past the configured retention, keeps what a legal hold covers until it is released', async () => {
+    expect(retentionYearsFromEnv({})).toBe(6);
+    expect(retentionYearsFromEnv({ AUDIT_RETENTION_YEARS: '10' })).toBe(10);
+    expect(() => retentionYearsFromEnv({ AUDIT_RETENTION_YEARS: '5' })).toThrow(/AUDIT_RETENTION_YEARS/);
+    expect(() => retentionYearsFromEnv({ AUDIT_RETENTION_YEARS: 'six' })).toThrow(/AUDIT_RETENTION_YEARS/);
+    await expect(purgeExpiredAccessRecords(pool, 3)).rejects.toThrow(/at least 6/);
+
+    const log = new PostgresAccessLog(pool);
+    const subject = pseudonymise('litigant');
+    const eightYears = record({ at: '2018-06-01T00:00:00.000Z', subjectPseudonym: subject });
+    const sevenYears = record({ at: '2019-09-01T00:00:00.000Z' });
+    for (const r of [eightYears, sevenYears]) await log.append(r);
+    await log.close();
+    const ids = [eightYears.id, sevenYears.id];
+    const left = async () => (await pool.query<{ id: string }>('SELECT id FROM audit_access_records WHERE id = ANY($1::uuid[]) ORDER BY at', [ids])).rows.map((r) => r.id);
+
+    const hold = await placeLegalHold(pool, subject, 'litigation 2026-17');
+    await expect(placeLegalHold(pool, null, 'x')).rejects.toThrow(/reason/);
+    // 10-year retention keeps both; 6 years would take both, but the hold keeps the subject's.
+    await purgeExpiredAccessRecords(pool, 10);
+    expect(await left()).toEqual(ids);
+    await purgeExpiredAccessRecords(pool, 6);
+    expect(await left()).toEqual([eightYears.id]);
+    expect((await listLegalHolds(pool)).find((h) => h.id === hold)).toMatchObject({ subjectPseudonym: subject, releasedAt: null });
+    expect(await releaseLegalHold(pool, hold)).toBe(true);
+    expect(await releaseLegalHold(pool, hold)).toBe(false);
+    await purgeExpiredAccessRecords(pool, 6);
+    expect(await left()).toEqual([]);
   });
 });
