@@ -28,7 +28,7 @@ try {
 }
 const pool = new pg.Pool({ connectionString: url, max: 1 });
 try {
-  switch (command) {
+  switch (command ?? '') {
     case 'purge':
       process.stdout.write(`purged ${await purgeExpiredAccessRecords(pool, retentionYears)} access records older than ${retentionYears} years\n`);
       break;
