@@ -1,5 +1,5 @@
 import { createTokenVerifier, type MfaPolicy, type TokenVerifier } from '@fitledger/auth';
-import { LocalKeyStore, migrateCryptoSchema, PhiCodec, pooledRandomBytes, type KeyStore } from '@fitledger/crypto';
+import { createKeyStore, migrateCryptoSchema, PhiCodec, pooledRandomBytes, type KeyStore } from '@fitledger/crypto';
 import { eventRegistry } from '@fitledger/domain';
 import { EventCodec } from '@fitledger/event-codec';
 import { migrateEventStore, PostgresEventStore, type EventStore } from '@fitledger/event-store';
@@ -140,7 +140,8 @@ export async function startCommandService(config: CommandServiceConfig, options:
   const logger = options.logger ?? createLogger({ level: config.logLevel, service: 'command-service' });
   const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10 });
   pool.on('error', (error) => logger.warn({ err: error }, 'idle database connection failed'));
-  const keys = new LocalKeyStore({ pool, masterKey: config.masterKey });
+  // Local or Vault, as configured; both keep their rows in crypto_subject_keys, migrated below before any use.
+  const keys = createKeyStore(config.keyStore, pool);
   const store = new PostgresEventStore({ pool });
   const accessLog = new PostgresAccessLog(pool);
   const resources = async (): Promise<void> => {

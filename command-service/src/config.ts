@@ -1,17 +1,22 @@
-import { loadMasterKey, MasterKeyConfigError, type MasterKey } from '@fitledger/crypto';
+import { KeyStoreConfigError, loadKeyStoreConfig, MasterKeyConfigError, type KeyStoreConfig } from '@fitledger/crypto';
 import { DEFAULT_AGE_OF_DIGITAL_CONSENT } from '@fitledger/domain';
 import { DEFAULT_RATE_LIMITS, type RateLimitSettings } from '@fitledger/http';
 
 /** Command service settings, read once at start from the environment. */
 export interface CommandServiceConfig {
-  /** DATABASE_URL: PostgreSQL holding the event store and the local key store. */
+  /** DATABASE_URL: PostgreSQL holding the event store and the key store's rows (crypto_subject_keys). */
   readonly databaseUrl: string;
   /** OIDC_ISSUER: expected `iss` of access tokens; JWKS found through its discovery document. */
   readonly oidcIssuer: string;
   /** OIDC_AUDIENCE: expected `aud` (the API's resource indicator). */
   readonly oidcAudience: string;
-  /** FITLEDGER_MASTER_KEY or FITLEDGER_MASTER_KEY_FILE: wraps the subjects' data keys. */
-  readonly masterKey: MasterKey;
+  /**
+   * The key store that wraps the subjects' data keys (loadKeyStoreConfig of @fitledger/crypto):
+   * KEY_STORE=local (default) with FITLEDGER_MASTER_KEY or FITLEDGER_MASTER_KEY_FILE and the
+   * unwrap-only keys of a rotation (FITLEDGER_PREVIOUS_MASTER_KEYS / _FILES), or KEY_STORE=vault
+   * with VAULT_ADDR, VAULT_TOKEN, VAULT_TRANSIT_MOUNT, VAULT_NAMESPACE.
+   */
+  readonly keyStore: KeyStoreConfig;
   /** PORT (default 3001). */
   readonly port: number;
   /** HOST (default 127.0.0.1). */
@@ -103,11 +108,11 @@ export function loadConfig(env: Env, readFile?: (path: string) => string): Comma
     return 'must be an https:// URL (http:// only on loopback, for the dev provider)';
   });
   const oidcAudience = required(env, 'OIDC_AUDIENCE');
-  let masterKey: MasterKey;
+  let keyStore: KeyStoreConfig;
   try {
-    masterKey = readFile === undefined ? loadMasterKey(env) : loadMasterKey(env, readFile);
+    keyStore = readFile === undefined ? loadKeyStoreConfig(env) : loadKeyStoreConfig(env, readFile);
   } catch (error) {
-    if (error instanceof MasterKeyConfigError) throw new ConfigError(error.variable, error.message);
+    if (error instanceof MasterKeyConfigError || error instanceof KeyStoreConfigError) throw new ConfigError(error.variable, error.message);
     throw error;
   }
   const port = integer(env, 'PORT', DEFAULT_PORT, 0, 65_535);
@@ -122,5 +127,5 @@ export function loadConfig(env: Env, readFile?: (path: string) => string): Comma
   });
   // GDPR Art. 8 lets member states set 13–16.
   const ageOfDigitalConsent = integer(env, 'AGE_OF_DIGITAL_CONSENT', DEFAULT_AGE_OF_DIGITAL_CONSENT, 13, 16);
-  return Object.freeze({ databaseUrl, oidcIssuer, oidcAudience, masterKey, port, host, bodyLimitBytes, logLevel: level as LogLevel, rateLimits, ageOfDigitalConsent });
+  return Object.freeze({ databaseUrl, oidcIssuer, oidcAudience, keyStore, port, host, bodyLimitBytes, logLevel: level as LogLevel, rateLimits, ageOfDigitalConsent });
 }

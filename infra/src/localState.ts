@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { accessSync, chmodSync, constants, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, parse, resolve } from 'node:path';
 import { userInfo } from 'node:os';
+import { masterKeyFiles, MASTER_KEY_FILE_ENV } from '@fitledger/crypto';
 
 /** Where `npm start` keeps its state between runs (PostgreSQL data, keys, URLs). */
 export interface LocalPaths {
@@ -63,8 +64,8 @@ export function ensureDir(dir: string, mode = 0o755): void {
   chmodSync(dir, mode);
 }
 
-/** Reads the local master key, creating a random one (mode 0600) on the first start. */
-export function loadOrCreateMasterKey(file: string): string {
+/** Reads a base64 secret of 32 random bytes, creating it (mode 0600) on the first start. */
+function loadOrCreateSecret(file: string): string {
   if (existsSync(file)) {
     accessSync(file, constants.R_OK);
     return readFileSync(file, 'utf8').trim();
@@ -74,13 +75,52 @@ export function loadOrCreateMasterKey(file: string): string {
   return key;
 }
 
+/**
+ * The unwrap-only key files of a master key rotation beside `masterKeyFile` that exist, in the
+ * order previous, next: `master.previous.key` (the old key after `keys:rotate-master promote`,
+ * until `retire`) and `master.next.key` (staged by `stage`). Names as the rotation CLI makes them
+ * (masterKeyFiles of @fitledger/crypto); see packages/crypto/MASTER_KEY_ROTATION.md.
+ */
+export function rotationKeyFiles(masterKeyFile: string): string[] {
+  const files = masterKeyFiles({ [MASTER_KEY_FILE_ENV]: masterKeyFile });
+  return files === undefined ? [] : [files.previous, files.next].filter((f) => existsSync(f));
+}
+
+/** A half-done master key rotation is missing its current key: a fresh one would hide that. */
+export class MasterKeyMissingError extends Error {
+  constructor(
+    readonly masterKeyFile: string,
+    readonly rotationFiles: readonly string[],
+  ) {
+    super(
+      `${masterKeyFile} is missing while a master key rotation is under way (${rotationFiles.join(', ')} exist): ` +
+        'not creating a new master key. Restore the current key to that file, see packages/crypto/MASTER_KEY_ROTATION.md (npm run keys:rotate-master -- status).',
+    );
+    this.name = 'MasterKeyMissingError';
+  }
+}
+
+/**
+ * Reads the local master key, creating a random one (mode 0600) on the first start. Refuses to
+ * create one while a rotation's `master.previous.key` or `master.next.key` exists beside it
+ * (MasterKeyMissingError): the current key was lost mid-rotation, and a fresh key would wrap new
+ * subjects' data keys under a key no other instance knows.
+ */
+export function loadOrCreateMasterKey(file: string): string {
+  if (!existsSync(file)) {
+    const rotation = rotationKeyFiles(file);
+    if (rotation.length > 0) throw new MasterKeyMissingError(file, rotation);
+  }
+  return loadOrCreateSecret(file);
+}
+
 /** Reads the browser sessions' secret, creating a random one (mode 0600) on the first start: sessions survive restarts. */
 export function loadOrCreateSessionSecret(file: string): string {
   // The same shape as the master key (base64 of 32 random bytes); a separate secret all the same.
-  return loadOrCreateMasterKey(file);
+  return loadOrCreateSecret(file);
 }
 
 /** Reads the access log's pseudonym secret, creating a random one (mode 0600) on the first start: pseudonyms stay stable across restarts. */
 export function loadOrCreatePseudonymSecret(file: string): string {
-  return loadOrCreateMasterKey(file);
+  return loadOrCreateSecret(file);
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { loadAuditConfig, loadPseudonymSecret, migrateAuditSchema, PSEUDONYM_KEY_ENV, startAuditTrail } from '@fitledger/audit';
 import { loadConfig as loadCommandConfig, startCommandService, type RunningCommandService } from '@fitledger/command-service';
-import { loadMasterKey, migrateCryptoSchema } from '@fitledger/crypto';
+import { migrateCryptoSchema, PREVIOUS_MASTER_KEY_FILES_ENV } from '@fitledger/crypto';
 import { migrateEventStore, PostgresEventStore } from '@fitledger/event-store';
 import { createLogger, traceProjectionBatch } from '@fitledger/observability';
 import { loadProjectionsConfig, migrateReadModels, openProjectionsService, type ProjectionsService } from '@fitledger/projections';
@@ -14,7 +14,7 @@ import { browserLoginConfigFromEnv, DEFAULT_MFA_POLICY } from '@fitledger/auth';
 import { connectionString, freePort, startPostgres, type RunningPostgres } from '@fitledger/testing';
 import { DEMO_TENANT_ID, DEV_WEB_CLIENT_ID, getDevToken, startDevOidcProvider, type DemoUsername, type DevOidcProvider } from '@fitledger/testing/oidc';
 import { seedDemoCoaching, seedDemoExtras, seedDemoOrganisation, seedDemoWorkouts } from './demoSeed';
-import { ensureDir, loadOrCreateMasterKey, loadOrCreatePseudonymSecret, loadOrCreateSessionSecret, localPaths } from './localState';
+import { ensureDir, loadOrCreateMasterKey, loadOrCreatePseudonymSecret, loadOrCreateSessionSecret, localPaths, rotationKeyFiles } from './localState';
 
 export interface SystemOptions {
   /** Keep state in `.fitledger/` between runs (npm start). Otherwise everything lives in a temp folder and is deleted on close. */
@@ -62,6 +62,8 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   };
   try {
     const masterKey = loadOrCreateMasterKey(paths.masterKeyFile);
+    // Mid-rotation (npm run keys:rotate-master): the old or the staged key unwraps, never wraps.
+    const previousMasterKeyFiles = rotationKeyFiles(paths.masterKeyFile);
     const pseudonymSecret = loadPseudonymSecret({ [PSEUDONYM_KEY_ENV]: loadOrCreatePseudonymSecret(paths.pseudonymSecretFile) });
     const postgres = await startPostgres({
       dataDir: options.persistent ? paths.pgDataDir : undefined,
@@ -94,6 +96,8 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     const env = {
       DATABASE_URL: databaseUrl,
       FITLEDGER_MASTER_KEY: masterKey,
+      // Every service builds its key store from this same env (loadKeyStoreConfig + createKeyStore).
+      ...(previousMasterKeyFiles.length > 0 ? { [PREVIOUS_MASTER_KEY_FILES_ENV]: previousMasterKeyFiles.join(',') } : {}),
       OIDC_ISSUER: oidc.issuer,
       OIDC_AUDIENCE: oidc.audience,
       LOG_LEVEL: options.logLevel ?? 'info',
@@ -124,7 +128,6 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     const query = await startQueryService(loadQueryServiceConfig({ ...env, PORT: String(queryPort) }), {
       changeSource: changes,
       logger: logger.child({ component: 'query-service' }),
-      masterKey: loadMasterKey(env),
       // Privileged demo users log in with MFA (coach-nomfa shows the refusal).
       mfa: DEFAULT_MFA_POLICY,
       ...(browserLogin ? { browserLogin } : {}),

@@ -1,7 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { freePort } from '@fitledger/testing';
 import { getDevToken } from '@fitledger/testing/oidc';
 import { decodeJwt } from 'jose';
@@ -198,5 +199,32 @@ describe('FitLedger started as npm start starts it', () => {
     expect(list.status).toBe(200);
     expect((list.body['items'] as unknown[]).length).toBeGreaterThan(5);
     expect(existsSync(join(stateDir, 'master.key'))).toBe(true);
+  });
+
+  it('after keys:rotate-master promote a restart reads and extends the data wrapped under the old key (master.previous.key)', async () => {
+    expect(await stop()).toBe(0);
+    const oldKey = readFileSync(join(stateDir, 'master.key'), 'utf8');
+    // As the runbook says for npm start: promote (the key is generated, no stage), restart, then rewrap.
+    const promoted = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'packages/crypto/src/cli/rotateMasterKey.ts', 'promote'], { cwd: root, env: { ...process.env, FITLEDGER_STATE_DIR: stateDir } });
+    expect(promoted.stdout).toContain('promoted master key');
+    expect(readFileSync(join(stateDir, 'master.previous.key'), 'utf8')).toBe(oldKey);
+    expect(readFileSync(join(stateDir, 'master.key'), 'utf8')).not.toBe(oldKey);
+
+    const rt = await start();
+    const alice = await getDevToken(rt.issuer, 'alice');
+    const aliceSub = decodeJwt(alice).sub ?? '';
+    // query-service: the coach's consent check decrypts alice's consent stream (her data key is still wrapped under the old key).
+    const coach = await getDevToken(rt.issuer, 'coach');
+    const coached = await call('GET', `${rt.queryUrl}/api/v1/clients/${aliceSub}/workouts?limit=5`, coach);
+    expect(coached.status).toBe(200);
+    expect((coached.body['items'] as unknown[]).length).toBe(5);
+    // command-service encrypts under alice's existing data key, and the projections decrypt it.
+    const created = await call('POST', `${rt.commandUrl}/api/v1/workouts`, alice, { start: true, title: 'After the rotation' });
+    expect(created.status).toBe(201);
+    const workoutId = created.body['workoutId'] as string;
+    const logged = await call('POST', `${rt.commandUrl}/api/v1/workouts/${workoutId}/sets`, alice, { set: { exerciseId: BENCH, reps: 5, load: { value: 40, unit: 'kg' } } });
+    expect(logged.status).toBe(201);
+    const detail = await eventually(() => call('GET', `${rt.queryUrl}/api/v1/workouts/${workoutId}`, alice), (r) => r.status === 200 && (r.body['sets'] as unknown[]).length === 1);
+    expect(detail.body).toMatchObject({ title: 'After the rotation' });
   });
 });

@@ -1,4 +1,4 @@
-import { LocalKeyStore, PhiCodec, loadMasterKey, type MasterKey } from '@fitledger/crypto';
+import { KeyStoreConfigError, MasterKeyConfigError, PhiCodec, createKeyStore, loadKeyStoreConfig, migrateCryptoSchema, type KeyStoreConfig } from '@fitledger/crypto';
 import { eventRegistry } from '@fitledger/domain';
 import { EventCodec } from '@fitledger/event-codec';
 import { PostgresEventStore } from '@fitledger/event-store';
@@ -29,31 +29,34 @@ export class ProjectionsConfigError extends Error {
 
 export interface ProjectionsConfig {
   readonly databaseUrl: string;
-  readonly masterKey: MasterKey;
+  /** The key store that unwraps the subjects' data keys (loadKeyStoreConfig: KEY_STORE, master keys or VAULT_*). */
+  readonly keyStore: KeyStoreConfig;
   readonly batchSize: number;
   /** Events per batch while a rebuild replays the store (bigger batches, fewer transactions). */
   readonly rebuildBatchSize: number;
 }
 
 /**
- * Reads DATABASE_URL, FITLEDGER_MASTER_KEY (or FITLEDGER_MASTER_KEY_FILE), PROJECTIONS_BATCH_SIZE
- * (default 500) and PROJECTIONS_REBUILD_BATCH_SIZE (default 5000).
+ * Reads DATABASE_URL, the key store settings (KEY_STORE=local with FITLEDGER_MASTER_KEY or
+ * FITLEDGER_MASTER_KEY_FILE and the optional FITLEDGER_PREVIOUS_MASTER_KEYS / _FILES of a rotation,
+ * or KEY_STORE=vault with VAULT_*), PROJECTIONS_BATCH_SIZE (default 500) and
+ * PROJECTIONS_REBUILD_BATCH_SIZE (default 5000).
  */
-export function loadProjectionsConfig(env: Readonly<Record<string, string | undefined>>): ProjectionsConfig {
+export function loadProjectionsConfig(env: Readonly<Record<string, string | undefined>>, readFile?: (path: string) => string): ProjectionsConfig {
   const databaseUrl = env.DATABASE_URL;
   if (databaseUrl === undefined || databaseUrl === '') {
     throw new ProjectionsConfigError('DATABASE_URL', 'DATABASE_URL is not set: give the PostgreSQL connection string of the event store and read models');
   }
-  let masterKey: MasterKey;
+  let keyStore: KeyStoreConfig;
   try {
-    masterKey = loadMasterKey(env);
+    keyStore = readFile === undefined ? loadKeyStoreConfig(env) : loadKeyStoreConfig(env, readFile);
   } catch (error) {
-    const variable = (error as { variable?: unknown }).variable;
-    throw new ProjectionsConfigError(typeof variable === 'string' ? variable : 'FITLEDGER_MASTER_KEY', (error as Error).message);
+    if (error instanceof MasterKeyConfigError || error instanceof KeyStoreConfigError) throw new ProjectionsConfigError(error.variable, error.message);
+    throw error;
   }
   const batchSize = batchSizeFrom(env, 'PROJECTIONS_BATCH_SIZE', 500);
   const rebuildBatchSize = batchSizeFrom(env, 'PROJECTIONS_REBUILD_BATCH_SIZE', 5_000);
-  return Object.freeze({ databaseUrl, masterKey, batchSize, rebuildBatchSize });
+  return Object.freeze({ databaseUrl, keyStore, batchSize, rebuildBatchSize });
 }
 
 function batchSizeFrom(env: Readonly<Record<string, string | undefined>>, variable: string, fallback: number): number {
@@ -90,9 +93,16 @@ export async function openProjectionsService(
 ): Promise<ProjectionsService> {
   const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 5 });
   pool.on('error', () => undefined); // idle client errors surface on the next query
-  await migrateReadModels(pool);
+  try {
+    await migrateReadModels(pool);
+    // Both key store adapters keep their rows in crypto_subject_keys (createKeyStore's precondition).
+    await migrateCryptoSchema(pool);
+  } catch (error) {
+    await pool.end();
+    throw error;
+  }
   const store = new PostgresEventStore({ pool });
-  const keys = new LocalKeyStore({ pool, masterKey: config.masterKey });
+  const keys = createKeyStore(config.keyStore, pool);
   const codec = new EventCodec(new PhiCodec(keys), eventRegistry);
   const db = readModelDb(pool);
   const runner = new ProjectionRunner({

@@ -12,6 +12,7 @@ function configError(env: Record<string, string | undefined>): ProjectionsConfig
 }
 
 const KEY = Buffer.alloc(32, 7).toString('base64');
+const PREVIOUS = Buffer.alloc(32, 8).toString('base64');
 
 describe('projections configuration', () => {
   it('fails naming DATABASE_URL when it is missing', () => {
@@ -26,6 +27,25 @@ describe('projections configuration', () => {
       expect(error.variable).toBe('FITLEDGER_MASTER_KEY');
       expect(error.message).toContain('FITLEDGER_MASTER_KEY');
     }
+  });
+
+  it('fails naming the key store variable that is wrong', () => {
+    const base = { DATABASE_URL: 'postgres://localhost/x', FITLEDGER_MASTER_KEY: KEY };
+    expect(configError({ ...base, FITLEDGER_PREVIOUS_MASTER_KEY_FILES: '/missing/master.previous.key' }).variable).toBe('FITLEDGER_PREVIOUS_MASTER_KEY_FILES');
+    expect(configError({ ...base, KEY_STORE: 'hsm' }).variable).toBe('KEY_STORE');
+    expect(configError({ ...base, KEY_STORE: 'vault', VAULT_ADDR: 'https://vault.internal:8200' }).variable).toBe('VAULT_TOKEN');
+  });
+
+  it('reads the unwrap-only master keys of a rotation, or the Vault key store', () => {
+    const local = loadProjectionsConfig(
+      { DATABASE_URL: 'postgres://localhost/x', FITLEDGER_MASTER_KEY: KEY, FITLEDGER_PREVIOUS_MASTER_KEY_FILES: '/keys/master.previous.key' },
+      (path) => (path === '/keys/master.previous.key' ? `${PREVIOUS}\n` : ''),
+    );
+    if (local.keyStore.kind !== 'local') throw new Error('expected the local key store');
+    expect(local.keyStore.masterKeys.current.key.equals(Buffer.alloc(32, 7))).toBe(true);
+    expect(local.keyStore.masterKeys.previous.map((k) => k.key.equals(Buffer.alloc(32, 8)))).toEqual([true]);
+    const vault = loadProjectionsConfig({ DATABASE_URL: 'postgres://localhost/x', KEY_STORE: 'vault', VAULT_ADDR: 'http://127.0.0.1:8200', VAULT_TOKEN: 'hvs.t' });
+    expect(vault.keyStore).toEqual({ kind: 'vault', vault: { address: 'http://127.0.0.1:8200', token: 'hvs.t', transitMount: 'transit' } });
   });
 
   it('rejects a batch size that is not a positive integer', () => {

@@ -4,7 +4,6 @@
  */
 import { loadPseudonymSecret, PseudonymSecretConfigError } from '@fitledger/audit';
 import { BrowserLoginConfigError, browserLoginConfigFromEnv, MfaPolicyConfigError, mfaPolicyFromEnv } from '@fitledger/auth';
-import { loadMasterKey, MASTER_KEY_ENV, MASTER_KEY_FILE_ENV } from '@fitledger/crypto';
 import { createLogger, startTelemetry, telemetryConfigFromEnv } from '@fitledger/observability';
 import { loadQueryServiceConfig, QueryServiceConfigError } from './config';
 import { startQueryService } from './queryService';
@@ -24,9 +23,8 @@ try {
 }
 const telemetry = startTelemetry(telemetryConfigFromEnv('query-service'));
 const logger = createLogger({ level: config.logLevel, service: 'query-service' });
-// With the master key (as the command service has it) trainers read clients' data by consent.
-const hasMasterKey = Boolean(process.env[MASTER_KEY_ENV] ?? process.env[MASTER_KEY_FILE_ENV]);
-const service = await startQueryService(config, { logger, ...auth, ...(hasMasterKey ? { masterKey: loadMasterKey(process.env) } : {}) });
+// With a key store configured (config.keyStore, as the command service has it) trainers read clients' data by consent.
+const service = await startQueryService(config, { logger, ...auth });
 logger.info({ url: service.url }, 'query-service listening');
 
 let closing = false;

@@ -1,6 +1,6 @@
 import { hmacPseudonymiser, migrateAuditSchema, PostgresAccessLog } from '@fitledger/audit';
 import { createBrowserLogin, createTokenVerifier, migrateAuthSchema, type BrowserLoginConfig, type MfaPolicy } from '@fitledger/auth';
-import type { MasterKey } from '@fitledger/crypto';
+import { migrateCryptoSchema } from '@fitledger/crypto';
 import { consentReaderOnPool } from './access/consentReader';
 import type { ReadModelDb } from '@fitledger/projections';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
@@ -20,11 +20,6 @@ export interface StartQueryServiceOptions {
   readonly changeSource?: ChangeSource;
   readonly logger?: FastifyBaseLogger;
   readonly feed?: FeedOptions;
-  /**
-   * The master key of the local key store: with it the service reads subjects' consent streams
-   * (decrypting them) and mounts the trainer routes under `/clients/{clientId}`.
-   */
-  readonly masterKey?: MasterKey;
   /** Privileged roles need a multi-factor login (see mfaPolicyFromEnv); default: not enforced. */
   readonly mfa?: MfaPolicy;
   /** Browser login (BFF) with sessions in this database (migrated at start); default: bearer tokens only. */
@@ -67,9 +62,18 @@ export async function startQueryService(config: QueryServiceConfig, options: Sta
     await db.destroy();
     throw error;
   });
+  // The key store's rows live in crypto_subject_keys, for either adapter (createKeyStore's precondition).
+  if (config.keyStore) {
+    await migrateCryptoSchema(pool).catch(async (error: unknown) => {
+      await ownChangeSource?.close();
+      await db.destroy();
+      throw error;
+    });
+  }
   const accessLog = new PostgresAccessLog(pool);
   const browserLogin = options.browserLogin ? createBrowserLogin(options.browserLogin, { pool, verifier, ...(options.logger ? { logger: options.logger } : {}) }) : undefined;
-  const consents = options.masterKey === undefined ? undefined : consentReaderOnPool(pool, options.masterKey);
+  // With a key store (config.keyStore) the service decrypts consent streams and mounts the trainer routes.
+  const consents = config.keyStore === undefined ? undefined : consentReaderOnPool(pool, config.keyStore);
   const app = buildApp({
     // The pool itself: buildApp wraps it, and the exercise search runs prepared statements on it.
     db: pool,

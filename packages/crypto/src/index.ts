@@ -30,6 +30,7 @@ export { PhiCodec, contentDigest, PHI_FIELD, CONTENT_DIGEST_INFO, type SealedDat
 export { dedupEventId, DEDUP_ID_INFO } from './dedupId';
 export { pooledRandomBytes } from './randomPool';
 export { canonicalJson, type JsonValue, type JsonObject } from './json';
+export { masterKeyFiles, type MasterKeyFiles } from './masterKeyRotation';
 export { migrateCryptoSchema, cryptoMigrations, CRYPTO_MIGRATION_TABLE, CRYPTO_MIGRATION_LOCK_TABLE } from './migrations';
 export {
   CryptoError,

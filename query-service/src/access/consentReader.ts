@@ -1,4 +1,4 @@
-import { LocalKeyStore, PhiCodec, type MasterKey } from '@fitledger/crypto';
+import { createKeyStore, PhiCodec, type KeyStoreConfig } from '@fitledger/crypto';
 import {
   consentDecider,
   consentStreamId,
@@ -64,10 +64,13 @@ export function eventStoreConsentReader(deps: { store: EventStore; codec: EventC
   };
 }
 
-/** The reader over the event store in `pool`, decrypting with the subjects' keys under `masterKey`. */
-export function consentReaderOnPool(pool: pg.Pool, masterKey: MasterKey): { reader: ConsentReader; store: EventStore; codec: EventCodec; close(): Promise<void> } {
+/**
+ * The reader over the event store in `pool`, decrypting with the subjects' keys from the configured
+ * key store (local or Vault; its rows in `pool`, crypto schema migrated). `close` closes the key store, not the pool.
+ */
+export function consentReaderOnPool(pool: pg.Pool, keyStore: KeyStoreConfig): { reader: ConsentReader; store: EventStore; codec: EventCodec; close(): Promise<void> } {
   const store = new PostgresEventStore({ pool });
-  const keys = new LocalKeyStore({ pool, masterKey });
+  const keys = createKeyStore(keyStore, pool);
   const codec = new EventCodec(new PhiCodec(keys), eventRegistry);
   const reader = eventStoreConsentReader({ store, codec });
   return {
