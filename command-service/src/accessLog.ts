@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { pooledRandomBytes } from '@fitledger/crypto';
 import { httpAccessLog, type AccessLog, type Pseudonymiser } from '@fitledger/audit';
 import type { AccessAction } from '@fitledger/audit';
 import { uuidv7 } from '@fitledger/domain';
@@ -24,5 +24,5 @@ export function classifyCommand(request: FastifyRequest, status: number): Access
 
 /** Hooks the access log into the command app (before its routes). */
 export function commandAccessLog(app: FastifyInstance, accessLog: { readonly log: AccessLog; readonly pseudonymise: Pseudonymiser }, clock: () => Date): void {
-  httpAccessLog(app, { ...accessLog, service: 'command-service', clock, newId: () => uuidv7(clock(), randomBytes(10)), classify: classifyCommand });
+  httpAccessLog(app, { ...accessLog, service: 'command-service', clock, newId: () => uuidv7(clock(), pooledRandomBytes(10)), classify: classifyCommand });
 }

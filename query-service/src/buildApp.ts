@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { pooledRandomBytes } from '@fitledger/crypto';
 import websocket from '@fastify/websocket';
 import { auditorRoutes, auditProofRoutes, httpAccessLog, type AccessLog, type AuditorRoutesDeps, type Pseudonymiser } from '@fitledger/audit';
 import { foldRecord } from './audit/foldRecord';
@@ -112,7 +112,7 @@ export function buildApp(deps: QueryServiceDeps): FastifyInstance {
           ...deps.accessLog,
           service: 'query-service',
           clock,
-          newId: () => uuidv7(clock(), randomBytes(10)),
+          newId: () => uuidv7(clock(), pooledRandomBytes(10)),
           // Every API request: a read of someone's data (own, consented, break-glass) or a denial.
           classify: (request) => (request.url.startsWith(`${API_PREFIX}/`) ? 'read' : undefined),
         });
