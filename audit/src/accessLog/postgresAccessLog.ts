@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import type pg from 'pg';
 import type { AccessRecord } from '../leaf';
 
@@ -19,7 +20,16 @@ export type Pseudonymiser = (subjectId: string) => string;
  */
 export function hmacPseudonymiser(secret: Buffer): Pseudonymiser {
   if (secret.length < 32) throw new Error('the pseudonym secret must be at least 32 bytes');
-  return (subjectId) => createHmac('sha256', secret).update('fitledger/access-log/subject/v1\n').update(subjectId).digest('hex').slice(0, 32);
+  // Every request computes one: the recent subjects' pseudonyms are kept (they are not secret).
+  const recent = new LRUCache<string, string>({ max: 10_000 });
+  return (subjectId) => {
+    let pseudonym = recent.get(subjectId);
+    if (pseudonym === undefined) {
+      pseudonym = createHmac('sha256', secret).update('fitledger/access-log/subject/v1\n').update(subjectId).digest('hex').slice(0, 32);
+      recent.set(subjectId, pseudonym);
+    }
+    return pseudonym;
+  };
 }
 
 const COLUMNS = [
