@@ -335,9 +335,10 @@ export interface ReadModelDb {
 }
 
 /**
- * One row of `rm_feed_changes`: what changed for a subject at an event. Feed cursor = (position, seq).
- * `payload` is the entity's read-model row after the batch that wrote the change (a workout row with
- * its sets in `sets`, or a personal-record row) as PostgreSQL's `to_jsonb` renders it; null with op 'delete'.
+ * The key of one row of `rm_feed_changes`: what changed for a subject at an event. Feed cursor =
+ * (position, seq). The row's `payload` (the entity's read-model row after the batch that wrote the
+ * change, as PostgreSQL's `to_jsonb` renders it; null with op 'delete') stays in the table: commit
+ * listeners only learn which subjects to wake, and feeds read the rows.
  */
 export interface FeedChange {
   readonly subjectId: string;
@@ -346,5 +347,4 @@ export interface FeedChange {
   readonly kind: FeedKind;
   readonly entityId: string;
   readonly op: FeedOp;
-  readonly payload: unknown;
 }

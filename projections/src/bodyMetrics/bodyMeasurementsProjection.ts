@@ -103,15 +103,15 @@ export function bodyMeasurementsProjection(): Projection {
       // One feed row per event. Each event carries the measurement's whole state, so the payload is
       // the row as of that event (not of the batch end): the same whatever the batch boundaries.
       const payloads = changes.map((c) => (c.row === null ? null : JSON.stringify({ ...c.row, measured_at: new Date(c.row.measured_at).toISOString(), revision: Number(c.row.revision) })));
-      const result = await sql<{ subject_id: string; position: string; seq: number; kind: 'body_measurement'; entity_id: string; op: 'upsert' | 'delete'; payload: unknown }>`
+      const result = await sql<{ subject_id: string; position: string; seq: number; kind: 'body_measurement'; entity_id: string; op: 'upsert' | 'delete' }>`
         INSERT INTO rm_feed_changes (subject_id, position, seq, kind, entity_id, op, payload, traceparent)
         SELECT c.subject_id, c.position, 0, 'body_measurement', c.measurement_id::text, CASE WHEN c.payload IS NULL THEN 'delete' ELSE 'upsert' END, c.payload, c.traceparent
           FROM unnest(${changes.map((c) => c.subjectId)}::text[], ${changes.map((c) => c.position)}::text[], ${changes.map((c) => c.measurementId)}::uuid[],
                       ${payloads}::jsonb[], ${changes.map((c) => c.traceparent)}::text[])
                AS c(subject_id, position, measurement_id, payload, traceparent)
-        RETURNING subject_id, position, seq, kind, entity_id, op, payload`.execute(trx);
+        RETURNING subject_id, position, seq, kind, entity_id, op`.execute(trx);
       return result.rows
-        .map((r) => ({ subjectId: r.subject_id, position: r.position, seq: r.seq, kind: r.kind, entityId: r.entity_id, op: r.op, payload: r.payload }))
+        .map((r) => ({ subjectId: r.subject_id, position: r.position, seq: r.seq, kind: r.kind, entityId: r.entity_id, op: r.op }))
         .sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
     },
 

@@ -217,6 +217,8 @@ describe('workouts projection', () => {
     // The in-process listeners got exactly the committed rows.
     const announced: FeedChange[] = committed.flatMap((b) => b.changes).filter((c) => c.subjectId === who.subjectId);
     expect(announced.map((c) => [c.position, c.seq, c.kind, c.op, c.entityId])).toEqual(changes.map((c) => [c.position, c.seq, c.kind, c.op, c.entity_id]));
+    // Keys only: listeners wake readers, who read the payloads from the table.
+    expect(announced.filter((c) => 'payload' in c)).toEqual([]);
   });
 
   it('announces every committed batch with one NOTIFY on rm_changes', async () => {

@@ -737,9 +737,9 @@ async function writeFeed(trx: Transaction<ReadModelDb>, perEvent: readonly Event
       recordChanges.traceparents.push(e.traceparent);
     }
   }
-  const inserted: Selectable<RmFeedChangesTable>[] = [];
+  const inserted: FeedKeyRow[] = [];
   if (workoutChanges.seqs.length > 0) {
-    const result = await sql<Selectable<RmFeedChangesTable>>`
+    const result = await sql<FeedKeyRow>`
       WITH w AS MATERIALIZED (
         -- Each workout's row rendered once, not once per event.
         SELECT w.workout_id, to_jsonb(w) AS row FROM rm_workouts w WHERE w.workout_id = ANY(${[...new Set(workoutChanges.ids)]}::uuid[])
@@ -757,11 +757,11 @@ async function writeFeed(trx: Transaction<ReadModelDb>, perEvent: readonly Event
         -- A lookup by primary key; OFFSET 0 keeps it so (the planner would otherwise scan the whole table right after a TRUNCATE).
         JOIN w ON w.workout_id = c.workout_id
         LEFT JOIN LATERAL (SELECT * FROM rm_workout_sets s WHERE NOT c.set_deleted AND s.workout_id = c.workout_id AND s.set_id = c.set_id OFFSET 0) s ON true
-      RETURNING *`.execute(trx);
+      RETURNING ${FEED_KEY_COLUMNS}`.execute(trx);
     inserted.push(...result.rows);
   }
   if (recordChanges.seqs.length > 0) {
-    const result = await sql<Selectable<RmFeedChangesTable>>`
+    const result = await sql<FeedKeyRow>`
       INSERT INTO rm_feed_changes (subject_id, position, seq, kind, entity_id, op, payload, traceparent)
       SELECT c.subject_id, c.position, c.seq, 'personal_record', c.exercise_id,
              CASE WHEN p.subject_id IS NULL THEN 'delete' ELSE 'upsert' END,
@@ -770,13 +770,21 @@ async function writeFeed(trx: Transaction<ReadModelDb>, perEvent: readonly Event
         FROM unnest(${recordChanges.subjects}::text[], ${recordChanges.positions}::text[], ${recordChanges.seqs}::int[], ${recordChanges.ids}::text[], ${recordChanges.traceparents}::text[])
              AS c(subject_id, position, seq, exercise_id, traceparent)
         LEFT JOIN rm_personal_records p ON p.subject_id = c.subject_id AND p.exercise_id = c.exercise_id
-      RETURNING *`.execute(trx);
+      RETURNING ${FEED_KEY_COLUMNS}`.execute(trx);
     inserted.push(...result.rows);
   }
   return inserted
-    .map((r) => ({ subjectId: r.subject_id, position: r.position, seq: r.seq, kind: r.kind, entityId: r.entity_id, op: r.op, payload: r.payload }))
+    .map((r) => ({ subjectId: r.subject_id, position: r.position, seq: r.seq, kind: r.kind, entityId: r.entity_id, op: r.op }))
     .sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : a.seq - b.seq));
 }
+
+/**
+ * What the feed INSERTs hand back: the rows' keys, not their payloads. Announced changes only wake
+ * readers, who read the rows themselves; shipping every payload back (about 1.5 kB of JSON per
+ * row, parsed by node-postgres) cost a rebuild more Node time and garbage than building the rows.
+ */
+const FEED_KEY_COLUMNS = sql.raw('subject_id, position, seq, kind, entity_id, op');
+type FeedKeyRow = Pick<Selectable<RmFeedChangesTable>, 'subject_id' | 'position' | 'seq' | 'kind' | 'entity_id' | 'op'>;
 
 function chunks<T>(rows: readonly T[]): T[][] {
   const out: T[][] = [];

@@ -1,0 +1,69 @@
+import { testDatabase } from '@fitledger/testing/vitest';
+import { Kysely, Migrator, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrateReadModels, READ_MODEL_MIGRATION_LOCK_TABLE, READ_MODEL_MIGRATION_TABLE, readModelMigrations } from './index';
+
+// Migration 0018: feed positions compare byte-wise, so index maintenance skips strcoll and
+// query-service's `position COLLATE "C" > $1` scan can use the position index.
+describe('feed position collation (migration 0018)', () => {
+  let database: { url: string; drop(): Promise<void> };
+  let pool: pg.Pool;
+
+  beforeAll(async () => {
+    database = await testDatabase('rm_feed_collation');
+    pool = new pg.Pool({ connectionString: database.url, max: 2 });
+    await migrateReadModels(pool);
+  });
+  afterAll(async () => {
+    await pool.end();
+    await database.drop();
+  });
+
+  const collation = async (): Promise<string | null> =>
+    (
+      await pool.query<{ collation: string | null }>(
+        `SELECT c.collname AS collation FROM pg_attribute a LEFT JOIN pg_collation c ON c.oid = a.attcollation
+          WHERE a.attrelid = 'rm_feed_changes'::regclass AND a.attname = 'position'`,
+      )
+    ).rows[0]?.collation ?? null;
+
+  it('stores feed positions under the "C" collation', async () => {
+    expect(await collation()).toBe('C');
+  });
+
+  it("lets query-service's scan past a position use the position index", async () => {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SET LOCAL enable_seqscan = off');
+      const plan = (await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN SELECT subject_id, max(position COLLATE "C") FROM rm_feed_changes WHERE position COLLATE "C" > '0' GROUP BY subject_id`)).rows
+        .map((r) => r['QUERY PLAN'])
+        .join('\n');
+      expect(plan).toContain('rm_feed_changes_position');
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
+  });
+
+  it('keeps the order of positions and the rows when migrated down and up again', async () => {
+    const positions = ['00000000000000ff0000000000000001', '0000000000000100000000000000000a', '000000000000010a0000000000000002'];
+    for (const [i, position] of positions.entries()) {
+      await pool.query(`INSERT INTO rm_feed_changes (subject_id, position, seq, kind, entity_id, op, payload) VALUES ('s', $1, 0, 'workout', $2, 'delete', NULL)`, [position, `w${i}`]);
+    }
+    const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) });
+    const migrator = new Migrator({
+      db,
+      provider: { getMigrations: () => Promise.resolve({ ...readModelMigrations }) },
+      migrationTableName: READ_MODEL_MIGRATION_TABLE,
+      migrationLockTableName: READ_MODEL_MIGRATION_LOCK_TABLE,
+    });
+    expect((await migrator.migrateDown()).error).toBeUndefined();
+    expect(await collation()).toBe('default'); // the database default again
+    await migrateReadModels(pool);
+    expect(await collation()).toBe('C');
+    const rows = await pool.query<{ position: string }>(`SELECT position FROM rm_feed_changes WHERE subject_id = 's' ORDER BY position, seq`);
+    expect(rows.rows.map((r) => r.position)).toEqual(positions);
+  });
+});
