@@ -93,72 +93,56 @@ interface Pending {
 export interface PostgresAccessLogOptions {
   /** Most records in one INSERT (default 1,000). */
   readonly maxBatch?: number;
-  /** INSERTs in flight at once (default 3): a record arriving while one commits need not wait for it. */
-  readonly maxInFlight?: number;
 }
 
 /**
- * The access log in PostgreSQL with group commit: a record is inserted at once when fewer than
- * `maxInFlight` INSERTs are running; otherwise it queues, and the next INSERT to start takes
- * everything queued. Under load many requests share one commit (one WAL flush), at low load each
- * record commits at once — either way a record is durable before `append` resolves, and so before
- * the response that waits for it leaves.
+ * The access log in PostgreSQL with group commit: while one INSERT is in flight, records queue;
+ * the next INSERT takes them all. Under load many requests share one commit (one fsync), at low
+ * load each record commits at once — either way a record is durable before `append` resolves,
+ * and so before the response that waits for it leaves.
  */
 export class PostgresAccessLog implements AccessLog {
   private queue: Pending[] = [];
-  private readonly inFlight = new Set<Promise<void>>();
-  private scheduled = false;
+  private draining: Promise<void> | undefined;
   private closed = false;
   private readonly maxBatch: number;
-  private readonly maxInFlight: number;
 
   constructor(
     private readonly pool: pg.Pool,
     options: PostgresAccessLogOptions = {},
   ) {
     this.maxBatch = options.maxBatch ?? 1_000;
-    this.maxInFlight = options.maxInFlight ?? 3;
   }
 
   append(record: AccessRecord): Promise<void> {
     if (this.closed) return Promise.reject(new Error('the access log is closed'));
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ record, resolve, reject });
-      this.schedule();
+      this.draining ??= this.drain();
     });
   }
 
-  /** Starts an INSERT after this tick's appends have joined the queue, if a slot is free. */
-  private schedule(): void {
-    if (this.scheduled || this.inFlight.size >= this.maxInFlight || this.queue.length === 0) return;
-    this.scheduled = true;
-    queueMicrotask(() => {
-      this.scheduled = false;
-      if (this.inFlight.size >= this.maxInFlight || this.queue.length === 0) return;
-      const flight = this.insert(this.queue.splice(0, this.maxBatch)).finally(() => {
-        this.inFlight.delete(flight);
-        this.schedule();
-      });
-      this.inFlight.add(flight);
-      this.schedule();
-    });
-  }
-
-  private async insert(batch: Pending[]): Promise<void> {
-    try {
-      const columns: unknown[][] = COLUMNS.map(() => []);
-      for (const pending of batch) columnsOf(pending.record).forEach((value, i) => columns[i]?.push(value));
-      // Named: each connection plans it once.
-      await this.pool.query({ name: 'fitledger-access-log-insert', text: INSERT, values: columns });
-      for (const pending of batch) pending.resolve();
-    } catch (error) {
-      for (const pending of batch) pending.reject(error);
+  private async drain(): Promise<void> {
+    // Let the appends of this tick join the first batch.
+    await Promise.resolve();
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.maxBatch);
+      try {
+        const columns: unknown[][] = COLUMNS.map(() => []);
+        for (const pending of batch) columnsOf(pending.record).forEach((value, i) => columns[i]?.push(value));
+        // Named: each connection plans it once.
+        await this.pool.query({ name: 'fitledger-access-log-insert', text: INSERT, values: columns });
+        for (const pending of batch) pending.resolve();
+      } catch (error) {
+        for (const pending of batch) pending.reject(error);
+      }
     }
+    this.draining = undefined;
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
+    await this.draining;
   }
 }
 
