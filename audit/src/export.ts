@@ -17,6 +17,7 @@ import { accessRecordOfRow } from './accessLog/postgresAccessLog';
 import { exportLine } from './exportLine';
 import { auditedEvent, InvalidLogEntryError, type LeafKind, type LogEntry } from './leaf';
 import type { Queryable } from './postgres/postgresAuditTree';
+import { inTransaction } from './postgres/transaction';
 
 export interface ExportOptions {
   /** First seq to export (default 0). */
@@ -75,21 +76,7 @@ interface EventRow {
  */
 export async function exportLog(db: pg.Pool | Queryable, out: Writable, options: ExportOptions = {}): Promise<ExportSummary> {
   if (!(db instanceof pg.Pool)) return exportWith(db, out, options);
-  const client = await db.connect();
-  let broken = false;
-  try {
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    const summary = await exportWith(client, out, options);
-    await client.query('COMMIT');
-    return summary;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {
-      broken = true;
-    });
-    throw error;
-  } finally {
-    client.release(broken ? true : undefined);
-  }
+  return inTransaction(db, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', (client) => exportWith(client, out, options));
 }
 
 async function exportWith(db: Queryable, out: Writable, options: ExportOptions): Promise<ExportSummary> {

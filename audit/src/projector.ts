@@ -21,6 +21,7 @@ import { readAccessRecords, type StoredAccessRecord } from './accessLog/postgres
 import { backgroundLoop, loggableError, silentAuditLogger, type AuditLogger } from './backgroundLoop';
 import { auditedEvent } from './leaf';
 import { appendLeaves, auditLeaf, type AuditLeaf } from './postgres/postgresAuditTree';
+import { inTransaction } from './postgres/transaction';
 
 export const DEFAULT_PROJECTOR_BATCH_SIZE = 1_000;
 
@@ -125,10 +126,7 @@ export interface BatchOutcome {
 /** Appends one batch (at most `batchSize` entries) in one transaction. */
 export async function projectAuditBatch(options: Pick<AuditProjectorOptions, 'pool' | 'events' | 'batchSize' | 'gapLockTimeoutMs'>): Promise<BatchOutcome> {
   const batchSize = options.batchSize ?? DEFAULT_PROJECTOR_BATCH_SIZE;
-  const client = await options.pool.connect();
-  let broken = false;
-  try {
-    await client.query('BEGIN');
+  return inTransaction(options.pool, 'BEGIN', async (client) => {
     // Before any write: this transaction gets no transaction id until appendLeaves, so it does
     // not hold back the event store's visibility horizon while it reads.
     await client.query('SELECT pg_advisory_xact_lock($1, $2)', [AUDIT_PROJECTOR_LOCK.classId, AUDIT_PROJECTOR_LOCK.objId]);
@@ -148,10 +146,8 @@ export async function projectAuditBatch(options: Pick<AuditProjectorOptions, 'po
     const takenAccess = access.records.slice(0, accessCount);
     const more = events.length === batchSize || access.records.length === batchSize || eventCount < events.length || accessCount < access.records.length || access.more;
 
-    if (takenEvents.length + takenAccess.length === 0) {
-      await client.query('ROLLBACK');
-      return { batch: undefined, more: false };
-    }
+    // Nothing to append: the transaction wrote nothing, committing it ends it.
+    if (takenEvents.length + takenAccess.length === 0) return { batch: undefined, more: false };
     const leaves: AuditLeaf[] = [
       ...takenEvents.map((event) => auditLeaf({ kind: 'event', entry: auditedEvent(event) })),
       ...takenAccess.map((stored) => auditLeaf({ kind: 'access', entry: stored.record })),
@@ -160,17 +156,8 @@ export async function projectAuditBatch(options: Pick<AuditProjectorOptions, 'po
     const accessSeq = takenAccess.at(-1)?.seq ?? afterSeq;
     const { firstSeq, size } = await appendLeaves(client, leaves);
     await client.query('UPDATE audit_projector_position SET event_position = $1, access_seq = $2, updated_at = now()', [eventPosition, accessSeq]);
-    await client.query('COMMIT');
     return { batch: { events: takenEvents.length, accessRecords: takenAccess.length, firstSeq, size, eventPosition, accessSeq }, more };
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {
-      broken = true;
-    });
-    throw error;
-  } finally {
-    // A connection whose ROLLBACK failed is in an unknown state: drop it rather than reuse it.
-    client.release(broken ? true : undefined);
-  }
+  });
 }
 
 /**

@@ -15,6 +15,7 @@ import { backgroundLoop, loggableError, silentAuditLogger, type AuditLogger } fr
 import { equalHashes, verifyConsistency, type Hash } from './merkle';
 import { PostgresTreeStore, type Queryable } from './postgres/postgresAuditTree';
 import type { SigningKeyring } from './signingKeyring';
+import { inTransaction } from './postgres/transaction';
 
 /** The advisory lock publishers hold while they publish ('FLAU', 2), so two processes never race on the sink. */
 export const CHECKPOINT_PUBLISHER_LOCK = Object.freeze({ classId: 0x464c4155, objId: 2 });
@@ -96,11 +97,8 @@ export function startCheckpointPublisher(options: CheckpointPublisherOptions): C
 export async function publishCheckpoint(options: Pick<CheckpointPublisherOptions, 'pool' | 'keyring' | 'sink' | 'now'>): Promise<PublishedCheckpoint | undefined> {
   const { keyring, sink } = options;
   const now = options.now ?? (() => new Date());
-  const client = await options.pool.connect();
-  let broken = false;
-  try {
-    // Without a transaction id until the INSERT at the end: holding the lock costs nobody a snapshot.
-    await client.query('BEGIN');
+  // Without a transaction id until the INSERT at the end: holding the lock costs nobody a snapshot.
+  return inTransaction(options.pool, 'BEGIN', async (client) => {
     await client.query('SELECT pg_advisory_xact_lock($1, $2)', [CHECKPOINT_PUBLISHER_LOCK.classId, CHECKPOINT_PUBLISHER_LOCK.objId]);
     const tree = new PostgresTreeStore(client);
     const latest = await sink.latest();
@@ -117,7 +115,6 @@ export async function publishCheckpoint(options: Pick<CheckpointPublisherOptions
       if (previous !== undefined && size > 0 && !equalHashes(await tree.rootAt(size), previous.rootHash)) {
         throw new AuditTreeForkError(`the audit tree's root at ${size} leaves is not the one signed in the last published checkpoint`);
       }
-      await client.query('COMMIT');
       return undefined;
     }
     const rootHash = await tree.rootAt(size);
@@ -133,16 +130,8 @@ export async function publishCheckpoint(options: Pick<CheckpointPublisherOptions
     const note = keyring.signCheckpoint({ size, rootHash, timestamp });
     const stored = await sink.publish(note);
     await recordCheckpoint(client, { size, rootHash, note });
-    await client.query('COMMIT');
     return { name: stored.name, size, rootHash, timestamp, note };
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {
-      broken = true;
-    });
-    throw error;
-  } finally {
-    client.release(broken ? true : undefined);
-  }
+  });
 }
 
 async function recordCheckpoint(db: Queryable, checkpoint: Pick<VerifiedCheckpoint, 'size' | 'rootHash' | 'note'>): Promise<void> {
