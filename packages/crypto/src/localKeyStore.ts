@@ -12,6 +12,7 @@ import type { DataKey, KeyStore } from './keyStore';
 import { lengthPrefixed } from './lengthPrefix';
 import type { MasterKey } from './masterKey';
 import { SubjectKeyCache, type KeyCacheOptions } from './subjectKeyCache';
+import { writeKeyTombstone } from './keyTombstone';
 
 export type { KeyCacheOptions } from './subjectKeyCache';
 
@@ -90,15 +91,7 @@ export class LocalKeyStore implements KeyStore {
   async destroy(subjectId: string): Promise<void> {
     this.assertUsable(subjectId);
     this.cache.evict(subjectId);
-    // A subject erased before it ever had a key gets a tombstone too, so no key can be created later.
-    await this.pool.query(
-      `INSERT INTO crypto_subject_keys (subject_id, key_id, wrapped_key, master_key_id, destroyed_at)
-       VALUES ($1, $2, NULL, NULL, now())
-       ON CONFLICT (subject_id) DO UPDATE
-         SET wrapped_key = NULL, master_key_id = NULL,
-             destroyed_at = COALESCE(crypto_subject_keys.destroyed_at, now())`,
-      [subjectId, randomUUID()],
-    );
+    await writeKeyTombstone(this.pool, subjectId);
     // Again, in case a load finished while the update ran.
     this.cache.evict(subjectId);
   }

@@ -15,6 +15,7 @@ import {
 import type { DataKey, KeyStore } from './keyStore';
 import { lengthPrefixed } from './lengthPrefix';
 import { SubjectKeyCache, type KeyCacheOptions } from './subjectKeyCache';
+import { writeKeyTombstone } from './keyTombstone';
 
 /** Where and as whom to reach Vault (VAULT_ADDR, VAULT_TOKEN, VAULT_NAMESPACE, VAULT_TRANSIT_MOUNT). */
 export interface VaultConnection {
@@ -143,14 +144,7 @@ export class VaultKeyStore implements KeyStore {
     this.cache.evict(subjectId);
     // The database first: from here on every instance reads the subject as destroyed, even if
     // Vault is unreachable now. A destroy() retried after a Vault failure finishes the deletion.
-    await this.pool.query(
-      `INSERT INTO crypto_subject_keys (subject_id, key_id, wrapped_key, master_key_id, destroyed_at)
-       VALUES ($1, $2, NULL, NULL, now())
-       ON CONFLICT (subject_id) DO UPDATE
-         SET wrapped_key = NULL, master_key_id = NULL,
-             destroyed_at = COALESCE(crypto_subject_keys.destroyed_at, now())`,
-      [subjectId, randomUUID()],
-    );
+    await writeKeyTombstone(this.pool, subjectId);
     this.cache.evict(subjectId);
     await this.deleteTransitKey(transitKeyName(subjectId));
   }
