@@ -13,7 +13,7 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { canonicalJson, decodePgPosition, encodePgPosition, isPosition, type JsonObject, type JsonValue, type RecordedEvent } from '@fitledger/event-store';
 import pg from 'pg';
-import { accessRecordOfRow } from './accessLog/postgresAccessLog';
+import { ACCESS_RECORD_SELECT, accessRecordOfRow } from './accessLog/postgresAccessLog';
 import { exportLine } from './exportLine';
 import { auditedEvent, InvalidLogEntryError, type LeafKind, type LogEntry } from './leaf';
 import type { Queryable } from './postgres/postgresAuditTree';
@@ -146,7 +146,7 @@ async function loadEntries(db: Queryable, leaves: readonly { kind: LeafKind; ref
   }
   const ids = leaves.filter((leaf) => leaf.kind === 'access' && UUID.test(leaf.ref)).map((leaf) => leaf.ref);
   if (ids.length > 0) {
-    const { rows } = await db.query('SELECT r.seq::text AS seq, r.* FROM audit_access_records r WHERE r.id = ANY($1::uuid[])', [ids]);
+    const { rows } = await db.query(`${ACCESS_RECORD_SELECT} WHERE r.id = ANY($1::uuid[])`, [ids]);
     for (const row of rows) {
       const { record } = accessRecordOfRow(row as Parameters<typeof accessRecordOfRow>[0]);
       found.set(`access:${record.id}`, { kind: 'access', entry: record });

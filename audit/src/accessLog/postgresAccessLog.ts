@@ -206,12 +206,12 @@ export function accessRecordOfRow(row: AccessRow): StoredAccessRecord {
   };
 }
 
-// `seq` comes back as text (bigint); ORDER BY names the table's column, not that text.
-const SELECT = `SELECT r.seq::text AS seq, ${COLUMNS.map(([c]) => `r.${c}`).join(', ')} FROM audit_access_records r`;
+/** Every column of a record as `accessRecordOfRow` reads it, from `audit_access_records r`. `seq` comes back as text (bigint); ORDER BY must name `r.seq`, not that text. */
+export const ACCESS_RECORD_SELECT = `SELECT r.seq::text AS seq, ${COLUMNS.map(([c]) => `r.${c}`).join(', ')} FROM audit_access_records r`;
 
 /** Records after `afterSeq` in commit order (the audit projector's feed). */
 export async function readAccessRecords(pool: pg.Pool, afterSeq: number, limit: number): Promise<StoredAccessRecord[]> {
-  const { rows } = await pool.query<AccessRow>(`${SELECT} WHERE r.seq > $1 ORDER BY r.seq LIMIT $2`, [afterSeq, limit]);
+  const { rows } = await pool.query<AccessRow>(`${ACCESS_RECORD_SELECT} WHERE r.seq > $1 ORDER BY r.seq LIMIT $2`, [afterSeq, limit]);
   return rows.map(accessRecordOfRow);
 }
 
@@ -219,6 +219,6 @@ export async function readAccessRecords(pool: pg.Pool, afterSeq: number, limit: 
 export async function accessRecordsOfSubject(pool: pg.Pool, pseudonym: string, options: { beforeSeq?: number; limit: number; othersOnly?: string }): Promise<StoredAccessRecord[]> {
   const params: unknown[] = [pseudonym, options.beforeSeq ?? Number.MAX_SAFE_INTEGER, options.limit];
   const others = options.othersOnly === undefined ? '' : ` AND r.actor_sub <> $${params.push(options.othersOnly)}`;
-  const { rows } = await pool.query<AccessRow>(`${SELECT} WHERE r.subject_pseudonym = $1 AND r.seq < $2${others} ORDER BY r.seq DESC LIMIT $3`, params);
+  const { rows } = await pool.query<AccessRow>(`${ACCESS_RECORD_SELECT} WHERE r.subject_pseudonym = $1 AND r.seq < $2${others} ORDER BY r.seq DESC LIMIT $3`, params);
   return rows.map(accessRecordOfRow);
 }

@@ -5,7 +5,7 @@ import { HttpProblem } from '@fitledger/http';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type pg from 'pg';
 import { noteAccess } from '../accessLog/httpAccessLog';
-import { accessRecordOfRow, type Pseudonymiser, type StoredAccessRecord } from '../accessLog/postgresAccessLog';
+import { ACCESS_RECORD_SELECT, accessRecordOfRow, accessRecordsOfSubject, type Pseudonymiser, type StoredAccessRecord } from '../accessLog/postgresAccessLog';
 import type { AccessRecord } from '../leaf';
 import { fhirAuditEvent } from './fhirAuditEvent';
 
@@ -208,7 +208,7 @@ export function auditorRoutes(app: FastifyInstance, deps: AuditorRoutesDeps): vo
     if (afterCursor !== undefined) add((p) => `r.seq < ${p}`, afterCursor);
     values.push(limit);
     return {
-      text: `SELECT r.seq::text AS seq, r.* FROM audit_access_records r ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY r.seq DESC LIMIT $${values.length}`,
+      text: `${ACCESS_RECORD_SELECT} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY r.seq DESC LIMIT $${values.length}`,
       values,
     };
   }
@@ -289,12 +289,11 @@ export function auditorRoutes(app: FastifyInstance, deps: AuditorRoutesDeps): vo
       const identity = requireIdentity(request);
       noteAccess(request, { subjectId: identity.sub, basis: 'owner' });
       const limit = request.query.limit ?? 50;
-      const values: unknown[] = [deps.pseudonymise(identity.sub), identity.sub, request.query.cursor === undefined ? Number.MAX_SAFE_INTEGER : Number(request.query.cursor), limit];
-      const { rows } = await deps.pool.query(
-        'SELECT r.seq::text AS seq, r.* FROM audit_access_records r WHERE r.subject_pseudonym = $1 AND r.actor_sub <> $2 AND r.seq < $3 ORDER BY r.seq DESC LIMIT $4',
-        values,
-      );
-      const page = rows.map((row) => accessRecordOfRow(row as Parameters<typeof accessRecordOfRow>[0]));
+      const page = await accessRecordsOfSubject(deps.pool, deps.pseudonymise(identity.sub), {
+        othersOnly: identity.sub,
+        limit,
+        ...(request.query.cursor === undefined ? {} : { beforeSeq: Number(request.query.cursor) }),
+      });
       return reply.header('cache-control', 'no-store').send({
         items: page.map(({ record: r }) => ({
           at: r.at,
