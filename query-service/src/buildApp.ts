@@ -69,6 +69,12 @@ export interface QueryServiceDeps {
    * accounting of disclosures) and everyone's own "who has seen my data"; mounted with `accessLog`.
    */
   readonly auditReads?: Pick<AuditorRoutesDeps, 'pool' | 'store' | 'open'>;
+  /**
+   * `db` is a pool used by nothing but these read models: its connections keep the reader role
+   * between requests instead of being reset (see rowSecurityPool). Never set it for a pool that
+   * is shared with anything else (the access log, the consent reader, sessions).
+   */
+  readonly dedicatedReadPool?: boolean;
 }
 
 export const API_PREFIX = '/api/v1';
@@ -88,7 +94,7 @@ const MAX_CLIENT_MESSAGE_BYTES = 4 * 1024;
 export function buildApp(deps: QueryServiceDeps): FastifyInstance {
   // Given the pool, every read-model query runs under row-level security (see rowLevelSecurity.ts);
   // a Kysely instance is used as it is (the caller owns its connections' settings).
-  const pool = deps.db instanceof Kysely ? undefined : rowSecurityPool(deps.db);
+  const pool = deps.db instanceof Kysely ? undefined : rowSecurityPool(deps.db, { dedicated: deps.dedicatedReadPool === true });
   const db = deps.db instanceof Kysely ? deps.db : new Kysely<ReadModelDb>({ dialect: new PostgresDialect({ pool: pool ?? deps.db }) });
   const resolveScope = deps.resolveScope ?? ownDataOnly;
   const app = createService({

@@ -74,9 +74,14 @@ export async function startQueryService(config: QueryServiceConfig, options: Sta
   const browserLogin = options.browserLogin ? createBrowserLogin(options.browserLogin, { pool, verifier, ...(options.logger ? { logger: options.logger } : {}) }) : undefined;
   // With a key store (config.keyStore) the service decrypts consent streams and mounts the trainer routes.
   const consents = config.keyStore === undefined ? undefined : consentReaderOnPool(pool, config.keyStore);
+  // The read models' own pool: its connections stay in the reader role between requests (see
+  // rowSecurityPool); everything else (access log, consents, sessions) uses `pool`.
+  const readPool = new pg.Pool({ connectionString: config.databaseUrl, max: 10 });
+  readPool.on('error', () => undefined);
   const app = buildApp({
-    // The pool itself: buildApp wraps it, and the exercise search runs prepared statements on it.
-    db: pool,
+    // buildApp wraps it, and the exercise search runs prepared statements on it.
+    db: readPool,
+    dedicatedReadPool: true,
     verifier,
     changeSource,
     rateLimits: config.rateLimits,
@@ -91,6 +96,7 @@ export async function startQueryService(config: QueryServiceConfig, options: Sta
     await ownChangeSource?.close();
     await consents?.close();
     await accessLog.close();
+    await readPool.end();
     await db.destroy(); // ends the pool
   };
   let url: string;

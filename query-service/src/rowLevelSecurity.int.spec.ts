@@ -87,6 +87,12 @@ async function visible(app: FastifyInstance, token: string): Promise<Record<stri
   };
 }
 
+/** The titles of the workouts a request as `person` lists. */
+async function workoutTitles(app: FastifyInstance, person: { token: string }): Promise<string[]> {
+  const response = await app.inject({ method: 'GET', url: '/api/v1/workouts', headers: { authorization: `Bearer ${person.token}` } });
+  return response.json<{ items: { title: string }[] }>().items.map((w) => w.title);
+}
+
 const NOTHING = { workouts: 0, workout: 0, personalRecords: 0, bodyMetrics: 0, profile: 0, templates: 0, consents: 0, coaching: 0, exportRows: 0, ownExercises: 0 };
 const ALICE_ROWS = { workouts: 1, workout: 1, personalRecords: 1, bodyMetrics: 1, profile: 1, templates: 1, consents: 1, coaching: 1, exportRows: 1, ownExercises: 1 };
 
@@ -147,10 +153,7 @@ describe('row-level security on the query path', () => {
   it("never carries one request's settings into the next on a pooled connection", async () => {
     const app = buildApp({ db: pool, verifier, changeSource: inProcessChangeSource() });
     try {
-      const titles = async (person: typeof alice) => {
-        const response = await app.inject({ method: 'GET', url: '/api/v1/workouts', headers: { authorization: `Bearer ${person.token}` } });
-        return response.json<{ items: { title: string }[] }>().items.map((w) => w.title);
-      };
+      const titles = (person: typeof alice) => workoutTitles(app, person);
       // Alternating callers on one connection, in sequence and all at once.
       for (let i = 0; i < 4; i++) {
         expect(await titles(alice)).toEqual(["Alice's session"]);
@@ -178,5 +181,66 @@ describe('row-level security on the query path', () => {
     const ids = await withReadScope(pool, { tenantId: ORG_A, subjectId: alice.sub }, async (client) => (await client.query<{ workout_id: string }>('SELECT workout_id FROM rm_workouts')).rows);
     expect(ids).toEqual([{ workout_id: workoutOf.get(alice.sub) }]);
     expect(await withReadScope(pool, { tenantId: ORG_B, subjectId: alice.sub }, async (client) => (await client.query<{ workout_id: string }>('SELECT workout_id FROM rm_workouts')).rows)).toEqual([]);
+  });
+
+  describe("query-service's own read pool (dedicated: connections stay in the reader role)", () => {
+    /** One connection used by nothing but the read models, as startQueryService gives it. */
+    let readPool: pg.Pool;
+    beforeAll(() => {
+      readPool = new pg.Pool({ connectionString: database.url, max: 1 });
+    });
+    afterAll(async () => {
+      await readPool?.end();
+    });
+
+    it('gives every request exactly its own settings on the one connection, alternating and concurrent, and a bypassed scope still reads nothing', async () => {
+      const app = buildApp({ db: readPool, dedicatedReadPool: true, verifier, changeSource: inProcessChangeSource() });
+      const bypassedApp = buildApp({ db: readPool, dedicatedReadPool: true, verifier, changeSource: inProcessChangeSource(), resolveScope: bypassed });
+      try {
+        const titles = (person: typeof alice) => workoutTitles(app, person);
+        for (let i = 0; i < 4; i++) {
+          // The same caller twice in a row (settings kept), then the other (settings replaced).
+          expect(await titles(alice)).toEqual(["Alice's session"]);
+          expect(await titles(alice)).toEqual(["Alice's session"]);
+          expect(await titles(erin)).toEqual(["Erin's session"]);
+        }
+        const concurrent = await Promise.all(Array.from({ length: 12 }, (_, i) => titles(i % 3 === 0 ? erin : alice)));
+        expect(concurrent).toEqual(Array.from({ length: 12 }, (_, i) => [i % 3 === 0 ? "Erin's session" : "Alice's session"]));
+        // Right after alice's reads on this connection: erin resolved to alice's scope keeps her own tenant.
+        expect(await titles(alice)).toEqual(["Alice's session"]);
+        expect(await visible(bypassedApp, erin.token)).toEqual(NOTHING);
+        expect(await visible(app, alice.token)).toEqual(ALICE_ROWS);
+      } finally {
+        await app.close();
+        await bypassedApp.close();
+      }
+    });
+
+    it("keeps the reader role between checkouts, yet a checkout outside any request after alice's reads sees nothing", async () => {
+      const app = buildApp({ db: readPool, dedicatedReadPool: true, verifier, changeSource: inProcessChangeSource() });
+      try {
+        const response = await app.inject({ method: 'GET', url: '/api/v1/workouts', headers: { authorization: `Bearer ${alice.token}` } });
+        expect(response.json<{ items: unknown[] }>().items).toHaveLength(1);
+      } finally {
+        await app.close();
+      }
+      // The raw connection was not reset: still the reader, still alice's settings...
+      const raw = await readPool.connect();
+      try {
+        const { rows } = await raw.query<{ user: string; subject: string }>(`SELECT current_user AS user, current_setting('fitledger.subject_id', true) AS subject`);
+        expect(rows).toEqual([{ user: 'fitledger_reader', subject: alice.sub }]);
+      } finally {
+        raw.release();
+      }
+      // ...which is why only rowSecurityPool may hand it out: outside a request it applies "no access".
+      const outside = await rowSecurityPool(readPool, { dedicated: true }).connect();
+      try {
+        expect((await outside.query<{ n: number }>('SELECT count(*)::int AS n FROM rm_workouts')).rows).toEqual([{ n: 0 }]);
+      } finally {
+        outside.release();
+      }
+      const inScope = await withReadScope(pool, { tenantId: ORG_B, subjectId: erin.sub }, async (client) => (await client.query<{ workout_id: string }>('SELECT workout_id FROM rm_workouts')).rows);
+      expect(inScope).toEqual([{ workout_id: workoutOf.get(erin.sub) }]);
+    });
   });
 });

@@ -5,8 +5,9 @@ import type pg from 'pg';
 /**
  * Row-level security on the read models (projections migration 0017), applied on query-service's
  * own connections: every connection its read-model queries check out runs as the role
- * `fitledger_reader` with the settings the policies compare rows with, and is reset before it
- * goes back to the pool (which it shares with the consent reader, the key store and sessions).
+ * `fitledger_reader` with the settings the policies compare rows with. query-service gives the
+ * read models a pool of their own, whose connections stay in that role; a pool shared with other
+ * users (the consent reader, the key store, sessions) gets each connection reset before it goes back.
  *
  * The settings come from the async context: inside an HTTP request, the tenant and role of the
  * verified token and the subject of the scope the API policy resolved (`noteReadScope`; before
@@ -88,23 +89,48 @@ export interface ReadModelPool {
 const APPLY = `SELECT set_config('role', '${READER_ROLE}', false), set_config('fitledger.tenant_id', $1, false), set_config('fitledger.subject_id', $2, false), set_config('fitledger.role', $3, false)`;
 const RESET = 'RESET ROLE; RESET fitledger.tenant_id; RESET fitledger.subject_id; RESET fitledger.role';
 
+/** The settings each connection of a dedicated read pool last had applied (see rowSecurityPool). */
+const appliedSettings = new WeakMap<pg.PoolClient, string>();
+
+export interface RowSecurityPoolOptions {
+  /**
+   * The pool serves only the read models, through this wrapper (query-service's own read pool).
+   * Its connections then keep the reader role between checkouts: nothing is reset on release, and
+   * a checkout applies its settings only when they differ from what that connection had last —
+   * so a request's reads usually cost one round trip instead of three. Every checkout still gets
+   * exactly its own settings: no connection of the pool is ever used without passing here.
+   * Default false: the pool is shared (e.g. with the consent reader), so each connection is reset
+   * before it returns to it.
+   */
+  readonly dedicated?: boolean;
+}
+
 /**
  * `pool` as the read models see it: each checkout is switched to the reader role with the current
- * settings (one round trip), and reset on release before the connection returns to the pool (off
- * the request's path: the caller does not wait). A failed reset destroys the connection, so
- * no connection carries one request's settings into another.
+ * settings (one round trip). A shared pool's connections are reset on release, before they return
+ * to it (off the request's path: the caller does not wait); a failed reset destroys the
+ * connection, so no connection carries one request's settings into another.
  */
-export function rowSecurityPool(pool: pg.Pool): ReadModelPool {
+export function rowSecurityPool(pool: pg.Pool, options: RowSecurityPoolOptions = {}): ReadModelPool {
+  const dedicated = options.dedicated === true;
   return {
     async connect() {
       const client = await pool.connect();
       const settings = currentRowSecuritySettings();
-      try {
-        await client.query(APPLY, [settings.tenantId ?? '', settings.subjectId ?? '', settings.role ?? '']);
-      } catch (error) {
-        client.release(error instanceof Error ? error : true);
-        throw error;
+      const values = [settings.tenantId ?? '', settings.subjectId ?? '', settings.role ?? ''];
+      const key = values.join('\u0000');
+      if (!dedicated || appliedSettings.get(client) !== key) {
+        // Forget first: if APPLY fails half-way, the connection is destroyed below anyway.
+        appliedSettings.delete(client);
+        try {
+          await client.query(APPLY, values);
+        } catch (error) {
+          client.release(error instanceof Error ? error : true);
+          throw error;
+        }
+        if (dedicated) appliedSettings.set(client, key);
       }
+      if (dedicated) return client;
       // pg-pool gives each checkout its own release function.
       const release = client.release.bind(client);
       client.release = (destroy?: Error | boolean) => {
