@@ -29,11 +29,25 @@ export interface BackgroundLoop {
   readonly stopped: boolean;
 }
 
-export function backgroundLoop(options: { readonly intervalMs: number; readonly tick: () => Promise<void>; readonly onError: (error: unknown) => void }): BackgroundLoop {
+export interface BackgroundLoopOptions {
+  readonly intervalMs: number;
+  /**
+   * The wait after a tick that reported work (resolved true), when shorter than `intervalMs`:
+   * while work keeps coming, it is taken in small, frequent rounds instead of one burst per
+   * interval; an idle loop still polls only every `intervalMs`.
+   */
+  readonly busyIntervalMs?: number;
+  /** Resolves true when it found work (see `busyIntervalMs`). */
+  readonly tick: () => Promise<boolean | void>;
+  readonly onError: (error: unknown) => void;
+}
+
+export function backgroundLoop(options: BackgroundLoopOptions): BackgroundLoop {
   let chain: Promise<unknown> = Promise.resolve();
   let queued = false;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
+  let busy = false;
 
   function exclusive<T>(work: () => Promise<T>): Promise<T> {
     const run = chain.then(work);
@@ -44,7 +58,7 @@ export function backgroundLoop(options: { readonly intervalMs: number; readonly 
   function arm(): void {
     if (stopped) return;
     clearTimeout(timer);
-    timer = setTimeout(wake, options.intervalMs);
+    timer = setTimeout(wake, busy && options.busyIntervalMs !== undefined ? Math.min(options.busyIntervalMs, options.intervalMs) : options.intervalMs);
     // The services keep the process alive; a loop someone forgot to stop must not.
     timer.unref();
   }
@@ -57,8 +71,9 @@ export function backgroundLoop(options: { readonly intervalMs: number; readonly 
       queued = false;
       if (stopped) return;
       try {
-        await options.tick();
+        busy = (await options.tick()) === true;
       } catch (error) {
+        busy = false;
         options.onError(error);
       }
     }).finally(arm);

@@ -128,4 +128,53 @@ describe('the audit background loop', () => {
     expect(errors).toHaveLength(1);
     await loop.stop();
   });
+
+  it('polls again after busyIntervalMs while ticks find work, and falls back to intervalMs when idle', async () => {
+    const work = [true, true, false, true];
+    const startedAt: number[] = [];
+    const loop = backgroundLoop({
+      intervalMs: 1_000,
+      busyIntervalMs: 100,
+      tick: () => {
+        startedAt.push(Date.now());
+        return Promise.resolve(work.shift() ?? false);
+      },
+      onError: () => undefined,
+    });
+    const t0 = Date.now();
+    await settle();
+    await vi.advanceTimersByTimeAsync(99);
+    expect(startedAt).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(startedAt).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(100);
+    // The third tick found nothing: the next is a full interval later.
+    expect(startedAt).toHaveLength(3);
+    await vi.advanceTimersByTimeAsync(999);
+    expect(startedAt).toHaveLength(3);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(startedAt.map((t) => t - t0)).toEqual([0, 100, 200, 1_200]);
+    await loop.stop();
+  });
+
+  it('waits a full interval after a failing tick even when busy before', async () => {
+    let calls = 0;
+    const loop = backgroundLoop({
+      intervalMs: 1_000,
+      busyIntervalMs: 100,
+      tick: () => {
+        calls += 1;
+        return calls === 2 ? Promise.reject(new Error('database down')) : Promise.resolve(true);
+      },
+      onError: () => undefined,
+    });
+    await settle();
+    await vi.advanceTimersByTimeAsync(100);
+    expect(calls).toBe(2);
+    await vi.advanceTimersByTimeAsync(999);
+    expect(calls).toBe(2);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(calls).toBe(3);
+    await loop.stop();
+  });
 });

@@ -88,6 +88,7 @@ export { exportLog } from './export';
 export type { ExportOptions, ExportSummary, MissingEntry } from './export';
 export { auditProofRoutes } from './routes/proofRoutes';
 export type { AuditProofRoutesDeps } from './routes/proofRoutes';
+export { loggableError } from './backgroundLoop';
 export type { AuditLogger } from './backgroundLoop';
 
 // The access log: records of every PHI read, denial and administrative action (see accessLog/).

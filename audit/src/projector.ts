@@ -24,6 +24,7 @@ import { appendLeaves, auditLeaf, type AuditLeaf } from './postgres/postgresAudi
 import { inTransaction } from './postgres/transaction';
 
 export const DEFAULT_PROJECTOR_BATCH_SIZE = 1_000;
+const DEFAULT_BUSY_INTERVAL_MS = 100;
 
 /**
  * The advisory lock of the audit projector (`pg_advisory_xact_lock(classid, objid)`): 'FLAU'
@@ -44,6 +45,12 @@ export interface AuditProjectorOptions {
   readonly events: Pick<EventStore, 'readAll'>;
   /** Default 1 s (`AUDIT_PROJECTOR_INTERVAL_MS`). */
   readonly intervalMs?: number;
+  /**
+   * The wait after a round that appended something (default 100 ms, at most `intervalMs`): under
+   * steady traffic the tree is extended in small batches ten times a second rather than in one
+   * burst a second, which would stall the database for the requests waiting on it.
+   */
+  readonly busyIntervalMs?: number;
   /** Most entries per transaction (default 1,000). */
   readonly batchSize?: number;
   /**
@@ -102,11 +109,12 @@ export function startAuditProjector(options: AuditProjectorOptions): AuditProjec
     return appended;
   };
 
+  const busyIntervalMs = options.busyIntervalMs ?? DEFAULT_BUSY_INTERVAL_MS;
+  if (!Number.isFinite(busyIntervalMs) || busyIntervalMs <= 0) throw new RangeError('busyIntervalMs must be positive');
   const loop = backgroundLoop({
     intervalMs,
-    tick: async () => {
-      await drain();
-    },
+    busyIntervalMs,
+    tick: async () => (await drain()) > 0,
     onError: (error) => logger.error({ err: loggableError(error) }, 'audit projector round failed; retrying at the next round'),
   });
 

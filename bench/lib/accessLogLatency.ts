@@ -12,8 +12,32 @@ import { buildApp as buildQueryApp, inProcessChangeSource } from '@fitledger/que
 import { getDevToken } from '@fitledger/testing/oidc';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
+import { readdirSync, readFileSync } from 'node:fs';
 import { runLoadInWorker } from './loadWorker';
 import { median, percentile, type Row } from './report';
+
+/** CPU seconds so far of this process (all threads) and of every postgres process of this machine (/proc; Linux). */
+function cpuSeconds(): { node: number; postgres: number; machineBusy: number; machineIdle: number } {
+  const usage = process.cpuUsage();
+  let postgres = 0;
+  const tick = 100; // USER_HZ
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const close = stat.lastIndexOf(')');
+      if (!stat.slice(stat.indexOf('(') + 1, close).startsWith('postgres')) continue;
+      const fields = stat.slice(close + 2).split(' ');
+      postgres += (Number(fields[11]) + Number(fields[12])) / tick;
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
+  const machineBusy = ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) / tick;
+  const machineIdle = ((idle ?? 0) + (iowait ?? 0)) / tick;
+  return { node: (usage.user + usage.system) / 1e6, postgres, machineBusy, machineIdle };
+}
 
 export interface AccessLogLatencyResult {
   readonly rows: Row[];
@@ -22,7 +46,9 @@ export interface AccessLogLatencyResult {
 
 export async function measureAccessLogLatency(options: { readonly rate: number; readonly seconds: number; readonly rounds: number }): Promise<AccessLogLatencyResult> {
   const system = await startSystem({ persistent: false, seed: true, logLevel: 'error', rateLimitEnv: { RATE_LIMIT_ENABLED: 'false' } });
+  // As query-service has them: the access log on the shared pool, the read models on their own.
   const pool = new pg.Pool({ connectionString: system.databaseUrl, max: 10 });
+  const readPools = [new pg.Pool({ connectionString: system.databaseUrl, max: 10 }), new pg.Pool({ connectionString: system.databaseUrl, max: 10 })];
   const durable = new PostgresAccessLog(pool);
   // Time each record's append (until committed), as the response waits for it.
   const appendMs: number[] = [];
@@ -39,7 +65,8 @@ export async function measureAccessLogLatency(options: { readonly rate: number; 
     const verifier = createTokenVerifier({ issuer: system.oidc.issuer, audience: system.oidc.audience });
     const build = (withLog: boolean): FastifyInstance =>
       buildQueryApp({
-        db: pool,
+        db: readPools[withLog ? 1 : 0] as pg.Pool,
+        dedicatedReadPool: true,
         verifier,
         changeSource: inProcessChangeSource(),
         rateLimits: { enabled: false, userPerMinute: 1, orgPerMinute: 1 },
@@ -60,11 +87,24 @@ export async function measureAccessLogLatency(options: { readonly rate: number; 
     const without: number[] = [];
     const withLog: number[] = [];
     const statuses: Record<string, number>[] = [];
+    // CPU per request on each side: this process (request thread, audit worker) and PostgreSQL.
+    const cpu = [
+      { node: 0, postgres: 0, requests: 0, busy: 0, idle: 0 },
+      { node: 0, postgres: 0, requests: 0, busy: 0, idle: 0 },
+    ];
     for (let round = 0; round < options.rounds; round++) {
       // Alternate the order per round so drift on a noisy machine does not favour one side.
       const order = round % 2 === 0 ? [0, 1] : [1, 0];
       for (const which of order) {
+        const before = cpuSeconds();
         const result = await job(ports[which] as number);
+        const after = cpuSeconds();
+        const side = cpu[which] as { node: number; postgres: number; requests: number; busy: number; idle: number };
+        side.busy += after.machineBusy - before.machineBusy;
+        side.idle += after.machineIdle - before.machineIdle;
+        side.node += after.node - before.node;
+        side.postgres += after.postgres - before.postgres;
+        side.requests += result.latenciesMs.length;
         statuses.push(result.statusCounts);
         (which === 0 ? without : withLog).push(percentile(result.latenciesMs, 95));
       }
@@ -90,6 +130,9 @@ export async function measureAccessLogLatency(options: { readonly rate: number; 
         { metric: 'readP95MsWithoutAccessLog', value: p95Without, unit: 'ms' },
         { metric: 'readP95MsWithAccessLog', value: p95With, unit: 'ms' },
         { metric: 'accessLogAddedP95Ms', value: added, unit: 'ms', target: '<= 2', pass: added <= 2 },
+        ...cpu.map((side, i) => ({ metric: i === 0 ? 'nodeCpuMsPerReadWithoutAccessLog' : 'nodeCpuMsPerReadWithAccessLog', value: (side.node * 1000) / side.requests, unit: 'ms' })),
+        ...cpu.map((side, i) => ({ metric: i === 0 ? 'postgresCpuMsPerReadWithoutAccessLog' : 'postgresCpuMsPerReadWithAccessLog', value: (side.postgres * 1000) / side.requests, unit: 'ms' })),
+        ...cpu.map((side, i) => ({ metric: i === 0 ? 'machineBusyWithoutAccessLog' : 'machineBusyWithAccessLog', value: side.busy / (side.busy + side.idle), unit: 'share' })),
         { metric: 'accessRecordAppendP50Ms', value: percentile(appendMs, 50), unit: 'ms' },
         { metric: 'accessRecordAppendP95Ms', value: percentile(appendMs, 95), unit: 'ms' },
         { metric: 'durableCommitP50Ms', value: percentile(commitMs, 50), unit: 'ms' },
@@ -101,6 +144,7 @@ export async function measureAccessLogLatency(options: { readonly rate: number; 
     for (const app of apps) await app.close();
     await accessLog.close();
     await pool.end();
+    for (const readPool of readPools) await readPool.end();
     await system.close();
   }
 }

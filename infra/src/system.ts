@@ -3,10 +3,10 @@ import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { loadAuditConfig, loadPseudonymSecret, migrateAuditSchema, PSEUDONYM_KEY_ENV, startAuditTrail } from '@fitledger/audit';
+import { loadAuditConfig, loadPseudonymSecret, migrateAuditSchema, PSEUDONYM_KEY_ENV } from '@fitledger/audit';
 import { loadConfig as loadCommandConfig, startCommandService, type RunningCommandService } from '@fitledger/command-service';
 import { migrateCryptoSchema, PREVIOUS_MASTER_KEY_FILES_ENV } from '@fitledger/crypto';
-import { migrateEventStore, PostgresEventStore } from '@fitledger/event-store';
+import { migrateEventStore } from '@fitledger/event-store';
 import { createLogger, traceProjectionBatch } from '@fitledger/observability';
 import { loadProjectionsConfig, migrateReadModels, openProjectionsService, type ProjectionsService } from '@fitledger/projections';
 import { inProcessChangeSource, loadQueryServiceConfig, startQueryService, type RunningQueryService } from '@fitledger/query-service';
@@ -14,6 +14,8 @@ import { browserLoginConfigFromEnv, DEFAULT_MFA_POLICY } from '@fitledger/auth';
 import { connectionString, freePort, startPostgres, type RunningPostgres } from '@fitledger/testing';
 import { DEMO_TENANT_ID, DEV_WEB_CLIENT_ID, getDevToken, startDevOidcProvider, type DemoUsername, type DevOidcProvider } from '@fitledger/testing/oidc';
 import { seedDemoCoaching, seedDemoExtras, seedDemoOrganisation, seedDemoWorkouts } from './demoSeed';
+import { startAuditTrailWorker } from './workers/auditTrail';
+import type { SupervisedWorker } from './workers/supervisedWorker';
 import { ensureDir, loadOrCreateMasterKey, loadOrCreatePseudonymSecret, loadOrCreateSessionSecret, localPaths, rotationKeyFiles } from './localState';
 
 export interface SystemOptions {
@@ -40,6 +42,8 @@ export interface RunningSystem {
   readonly command: RunningCommandService;
   readonly query: RunningQueryService;
   readonly projections: ProjectionsService;
+  /** The audit trail's worker thread (projector and checkpoint publisher). */
+  readonly audit: SupervisedWorker;
   readonly seededWorkouts: number;
   close(): Promise<void>;
 }
@@ -105,13 +109,10 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
       ...options.rateLimitEnv,
     };
     const logger = createLogger({ level: (options.logLevel ?? 'info') as 'info', service: 'fitledger' });
-    // The audit trail: every event and access record into the Merkle tree, its head signed into checkpoints under the state dir.
-    const auditPool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
-    closers.push(() => auditPool.end());
-    const auditEvents = new PostgresEventStore({ pool: auditPool });
-    closers.push(() => auditEvents.close());
+    // The audit trail: every event and access record into the Merkle tree, its head signed into
+    // checkpoints under the state dir. In a worker thread: its hashing must not stall requests.
     const auditConfig = loadAuditConfig({ AUDIT_SIGNING_KEY_FILE: paths.auditSigningKeyFile, AUDIT_PUBLIC_KEYS_FILE: paths.auditPublicKeysFile, AUDIT_CHECKPOINT_DIR: paths.auditCheckpointDir, AUDIT_SIGNING_KEY_CREATE: 'true' });
-    const audit = await startAuditTrail({ pool: auditPool, events: auditEvents, config: auditConfig, logger: logger.child({ component: 'audit' }) });
+    const audit = await startAuditTrailWorker({ databaseUrl, config: auditConfig, logLevel: options.logLevel ?? 'info', logger: logger.child({ component: 'audit' }) });
     closers.push(() => audit.stop());
     const changes = inProcessChangeSource();
     const projections = await openProjectionsService(loadProjectionsConfig(env), { logger: logger.child({ component: 'projections' }), onCommitted: changes.publish, traceBatch: traceProjectionBatch });
@@ -159,7 +160,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
       }
     }
     await writeFile(paths.runtimeFile, `${JSON.stringify({ issuer: oidc.issuer, commandUrl: command.url, queryUrl: query.url, pid: process.pid }, null, 2)}\n`);
-    return { postgres, databaseUrl, oidc, command, query, projections, seededWorkouts, close };
+    return { postgres, databaseUrl, oidc, command, query, projections, audit, seededWorkouts, close };
   } catch (error) {
     await close();
     throw error;

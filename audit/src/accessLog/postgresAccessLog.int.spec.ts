@@ -77,6 +77,21 @@ describe('the access log in PostgreSQL', () => {
     await expect(log.append(record())).rejects.toThrow(/closed/);
   });
 
+  it('stores a record appended alone (a batch of one, its own statement) field for field, nulls included', async () => {
+    const log = new PostgresAccessLog(pool);
+    const alone = [
+      record({ recordId: randomUUID(), breakGlassGrantId: randomUUID(), consentVersion: null, purposeOfUse: 'ETREAT', status: 403, outcome: 'denied', action: 'denied' }),
+      record({ actorOrganisation: null, clientId: null, subjectPseudonym: null, userAgent: null, consentVersion: null }),
+    ];
+    for (const r of alone) await log.append(r);
+    const { rows } = await other.query<{ n: string }>('SELECT count(DISTINCT xmin::text)::text AS n FROM audit_access_records WHERE id = ANY($1::uuid[])', [alone.map((r) => r.id)]);
+    expect(Number(rows[0]?.n)).toBe(2);
+    const stored = await readAccessRecords(pool, 0, 10_000);
+    const byId = new Map(stored.map((s) => [s.record.id, s.record]));
+    for (const r of alone) expect(byId.get(r.id)).toEqual(r);
+    await log.close();
+  });
+
   it('refuses UPDATE, DELETE and TRUNCATE from the service role; deletes only past 6 years and never under a legal hold', async () => {
     const log = new PostgresAccessLog(pool);
     const held = pseudonymise('held-subject');

@@ -1,0 +1,120 @@
+/**
+ * A long-running background task in its own worker thread, restarted when it dies.
+ *
+ * CPU-heavy background loops (the audit projector hashing every access record) must not share the
+ * request thread's event loop: a batch blocking it for tens of milliseconds once a second is every
+ * request's p95. The worker's entry speaks a three-message protocol with this supervisor:
+ * the worker posts `{ type: 'ready' }` once running, the supervisor posts `{ type: 'stop' }`, the
+ * worker posts `{ type: 'stopped' }` after its last batch and closes its connections.
+ */
+import { Worker } from 'node:worker_threads';
+
+/** What the supervisor logs through (pino's logger fits). */
+export interface SupervisorLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export type WorkerToSupervisor = { readonly type: 'ready' } | { readonly type: 'stopped' } | { readonly type: 'failed'; readonly error: { name: string; code?: string; message: string } };
+export type SupervisorToWorker = { readonly type: 'stop' };
+
+const BOOT = new URL('./tsWorkerBoot.mjs', import.meta.url);
+
+export interface SupervisedWorkerOptions {
+  /** For logs: what runs in the worker. */
+  readonly name: string;
+  /** The worker's TypeScript entry module. */
+  readonly entry: URL;
+  /** Passed to the entry as `workerData.params` (structured-cloneable). */
+  readonly params: unknown;
+  readonly logger: SupervisorLogger;
+  /** First restart delay after a crash (default 500 ms), doubling up to `maxRestartDelayMs` (default 30 s). */
+  readonly restartDelayMs?: number;
+  readonly maxRestartDelayMs?: number;
+  /** How long `stop()` waits for the worker's own clean stop before terminating it (default 30 s). */
+  readonly stopTimeoutMs?: number;
+}
+
+export interface SupervisedWorker {
+  /** Crashes recovered from so far. */
+  readonly restarts: number;
+  /** The running thread (diagnostics and tests). */
+  readonly thread: Worker;
+  /** Asks the worker to finish its running work and stop; terminates it after the timeout. */
+  stop(): Promise<void>;
+}
+
+/** Starts the worker and resolves once it reported ready; rejects when its first start fails. */
+export async function startSupervisedWorker(options: SupervisedWorkerOptions): Promise<SupervisedWorker> {
+  const baseDelay = options.restartDelayMs ?? 500;
+  const maxDelay = options.maxRestartDelayMs ?? 30_000;
+  let stopping = false;
+  let restarts = 0;
+  let delay = baseDelay;
+  let restartTimer: NodeJS.Timeout | undefined;
+
+  const spawn = (): { worker: Worker; ready: Promise<void> } => {
+    const worker = new Worker(BOOT, { workerData: { entry: options.entry.href, params: options.params }, name: options.name });
+    const ready = new Promise<void>((resolve, reject) => {
+      worker.on('message', (message: WorkerToSupervisor) => {
+        if (message.type === 'ready') {
+          delay = baseDelay;
+          resolve();
+        } else if (message.type === 'failed') {
+          reject(Object.assign(new Error(`${options.name} failed to start: ${message.error.message}`), { code: message.error.code }));
+        }
+      });
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`${options.name} exited with code ${code} before it was ready`)));
+    });
+    worker.on('error', (error) => options.logger.error({ worker: options.name, err: { name: error.name, message: error.message } }, 'worker thread failed'));
+    worker.once('exit', (code) => {
+      if (stopping || current.worker !== worker) return;
+      restarts++;
+      options.logger.warn({ worker: options.name, exitCode: code, restartInMs: delay }, 'worker thread died; restarting it');
+      restartTimer = setTimeout(() => {
+        restartTimer = undefined;
+        if (stopping) return;
+        current = spawn();
+        current.ready.catch(() => undefined);
+      }, delay);
+      delay = Math.min(delay * 2, maxDelay);
+    });
+    return { worker, ready };
+  };
+
+  let current = spawn();
+  try {
+    await current.ready;
+  } catch (error) {
+    stopping = true;
+    await current.worker.terminate();
+    throw error;
+  }
+  options.logger.info({ worker: options.name, threadId: current.worker.threadId }, 'worker thread started');
+
+  return {
+    get restarts() {
+      return restarts;
+    },
+    get thread() {
+      return current.worker;
+    },
+    async stop() {
+      if (stopping) return;
+      stopping = true;
+      if (restartTimer !== undefined) clearTimeout(restartTimer);
+      const worker = current.worker;
+      if (worker.threadId === -1) return; // already exited
+      const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+      worker.postMessage({ type: 'stop' } satisfies SupervisorToWorker);
+      const timer = setTimeout(() => {
+        options.logger.warn({ worker: options.name }, 'worker thread did not stop in time; terminating it');
+        void worker.terminate();
+      }, options.stopTimeoutMs ?? 30_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
