@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -136,6 +136,12 @@ describe('FitLedger started as npm start starts it', () => {
     const members = await eventually(() => call('GET', `${rt.queryUrl}/api/v1/organisations/${tenant}/members`, orgAdmin), (r) => r.status === 200 && (r.body['items'] as unknown[]).length >= 6);
     expect((members.body['items'] as { role: string }[]).map((m) => m.role).sort()).toEqual(['auditor', 'client', 'client', 'org_admin', 'researcher', 'trainer']);
     expect(((await call('GET', `${rt.queryUrl}/api/v1/templates`, bob)).body['items'] as { name: string }[]).map((t) => t.name)).toContain('Strength A');
+    // The audit trail runs (its worker thread): the auditor reads a signed checkpoint over the seeded
+    // history, and the same checkpoints are published in the state directory, outside the database.
+    const auditor = await getDevToken(rt.issuer, 'auditor');
+    const checkpoint = await eventually(() => call('GET', `${rt.queryUrl}/api/v1/audit/checkpoints/latest`, auditor), (r) => r.status === 200 && Number(r.body['size']) > 0);
+    expect(String(checkpoint.body['note'])).toMatch(/^fitledger\.local\/audit\n/);
+    expect(readdirSync(join(stateDir, 'audit', 'checkpoints')).length).toBeGreaterThan(0);
 
     const feed = openFeed(rt.queryUrl, bob);
     await feed.ready;
