@@ -7,14 +7,15 @@ import { loadAuditConfig, loadPseudonymSecret, migrateAuditSchema, PSEUDONYM_KEY
 import { loadConfig as loadCommandConfig, startCommandService, type RunningCommandService } from '@fitledger/command-service';
 import { migrateCryptoSchema, PREVIOUS_MASTER_KEY_FILES_ENV } from '@fitledger/crypto';
 import { migrateEventStore } from '@fitledger/event-store';
-import { createLogger, traceProjectionBatch } from '@fitledger/observability';
-import { loadProjectionsConfig, migrateReadModels, openProjectionsService, type ProjectionsService } from '@fitledger/projections';
+import { createLogger } from '@fitledger/observability';
+import { migrateReadModels } from '@fitledger/projections';
 import { inProcessChangeSource, loadQueryServiceConfig, startQueryService, type RunningQueryService } from '@fitledger/query-service';
 import { browserLoginConfigFromEnv, DEFAULT_MFA_POLICY } from '@fitledger/auth';
 import { connectionString, freePort, startPostgres, type RunningPostgres } from '@fitledger/testing';
 import { DEMO_TENANT_ID, DEV_WEB_CLIENT_ID, getDevToken, startDevOidcProvider, type DemoUsername, type DevOidcProvider } from '@fitledger/testing/oidc';
 import { seedDemoCoaching, seedDemoExtras, seedDemoOrganisation, seedDemoWorkouts } from './demoSeed';
 import { startAuditTrailWorker } from './workers/auditTrail';
+import { startProjectionsWorker, type SystemProjections } from './workers/projections';
 import type { SupervisedWorker } from './workers/supervisedWorker';
 import { ensureDir, loadOrCreateMasterKey, loadOrCreatePseudonymSecret, loadOrCreateSessionSecret, localPaths, rotationKeyFiles } from './localState';
 
@@ -41,7 +42,8 @@ export interface RunningSystem {
   readonly oidc: DevOidcProvider;
   readonly command: RunningCommandService;
   readonly query: RunningQueryService;
-  readonly projections: ProjectionsService;
+  /** The projection runner's worker thread. */
+  readonly projections: SystemProjections;
   /** The audit trail's worker thread (projector and checkpoint publisher). */
   readonly audit: SupervisedWorker;
   readonly seededWorkouts: number;
@@ -115,9 +117,9 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     const audit = await startAuditTrailWorker({ databaseUrl, config: auditConfig, logLevel: options.logLevel ?? 'info', logger: logger.child({ component: 'audit' }) });
     closers.push(() => audit.stop());
     const changes = inProcessChangeSource();
-    const projections = await openProjectionsService(loadProjectionsConfig(env), { logger: logger.child({ component: 'projections' }), onCommitted: changes.publish, traceBatch: traceProjectionBatch });
+    // The projections in a worker thread: their batches must not stall the services' requests.
+    const projections = await startProjectionsWorker({ env, logLevel: options.logLevel ?? 'info', logger: logger.child({ component: 'projections' }), onCommitted: changes.publish });
     closers.push(() => projections.close());
-    projections.runner.start();
     const browserLogin = browserLoginConfigFromEnv({
       OIDC_ISSUER: oidc.issuer,
       OIDC_CLIENT_ID: DEV_WEB_CLIENT_ID,

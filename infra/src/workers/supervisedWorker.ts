@@ -18,6 +18,10 @@ export interface SupervisorLogger {
 
 export type WorkerToSupervisor = { readonly type: 'ready' } | { readonly type: 'stopped' } | { readonly type: 'failed'; readonly error: { name: string; code?: string; message: string } };
 export type SupervisorToWorker = { readonly type: 'stop' };
+/** Messages of a worker's own protocol (anything without one of the types above). */
+export interface WorkerMessage {
+  readonly type: string;
+}
 
 const BOOT = new URL('./tsWorkerBoot.mjs', import.meta.url);
 
@@ -34,6 +38,10 @@ export interface SupervisedWorkerOptions {
   readonly maxRestartDelayMs?: number;
   /** How long `stop()` waits for the worker's own clean stop before terminating it (default 30 s). */
   readonly stopTimeoutMs?: number;
+  /** The worker's other messages (its own protocol), from whichever thread is current. */
+  readonly onMessage?: (message: WorkerMessage) => void;
+  /** Called when a thread ended (crash or stop), before any restart: e.g. to fail calls it will never answer. */
+  readonly onExit?: () => void;
 }
 
 export interface SupervisedWorker {
@@ -41,6 +49,8 @@ export interface SupervisedWorker {
   readonly restarts: number;
   /** The running thread (diagnostics and tests). */
   readonly thread: Worker;
+  /** Posts a message of the worker's own protocol to the current thread. */
+  post(message: WorkerMessage): void;
   /** Asks the worker to finish its running work and stop; terminates it after the timeout. */
   stop(): Promise<void>;
 }
@@ -57,12 +67,15 @@ export async function startSupervisedWorker(options: SupervisedWorkerOptions): P
   const spawn = (): { worker: Worker; ready: Promise<void> } => {
     const worker = new Worker(BOOT, { workerData: { entry: options.entry.href, params: options.params }, name: options.name });
     const ready = new Promise<void>((resolve, reject) => {
-      worker.on('message', (message: WorkerToSupervisor) => {
+      worker.on('message', (message: WorkerToSupervisor | WorkerMessage) => {
         if (message.type === 'ready') {
           delay = baseDelay;
           resolve();
         } else if (message.type === 'failed') {
-          reject(Object.assign(new Error(`${options.name} failed to start: ${message.error.message}`), { code: message.error.code }));
+          const { error } = message as Extract<WorkerToSupervisor, { type: 'failed' }>;
+          reject(Object.assign(new Error(`${options.name} failed to start: ${error.message}`), { code: error.code }));
+        } else if (message.type !== 'stopped') {
+          options.onMessage?.(message);
         }
       });
       worker.once('error', reject);
@@ -70,6 +83,7 @@ export async function startSupervisedWorker(options: SupervisedWorkerOptions): P
     });
     worker.on('error', (error) => options.logger.error({ worker: options.name, err: { name: error.name, message: error.message } }, 'worker thread failed'));
     worker.once('exit', (code) => {
+      options.onExit?.();
       if (stopping || current.worker !== worker) return;
       restarts++;
       options.logger.warn({ worker: options.name, exitCode: code, restartInMs: delay }, 'worker thread died; restarting it');
@@ -100,6 +114,9 @@ export async function startSupervisedWorker(options: SupervisedWorkerOptions): P
     },
     get thread() {
       return current.worker;
+    },
+    post(message) {
+      current.worker.postMessage(message);
     },
     async stop() {
       if (stopping) return;

@@ -1,0 +1,71 @@
+/**
+ * Worker-thread entry of the projection runner (started by {@link startProjectionsWorker}): every
+ * read-model projection on its own connections, off the request thread. Announces each committed
+ * batch to the spawning thread, and answers its waitForPosition and rebuild calls.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { createLogger, startTelemetry, telemetryConfigFromEnv, traceProjectionBatch } from '@fitledger/observability';
+import { loadProjectionsConfig, openProjectionsService } from '@fitledger/projections';
+import type { SupervisorToWorker, WorkerToSupervisor } from './supervisedWorker';
+
+export interface ProjectionsWorkerParams {
+  /** The service environment (DATABASE_URL, key store settings, PROJECTIONS_*), as the projections' main reads it. */
+  readonly env: Readonly<Record<string, string>>;
+  readonly logLevel: string;
+}
+
+/** Spawning thread → worker, besides stop. */
+export type ProjectionsCall = { readonly type: 'call'; readonly id: number; readonly method: 'waitForPosition'; readonly args: readonly [string, string] } | { readonly type: 'call'; readonly id: number; readonly method: 'rebuild'; readonly args: readonly [string] };
+
+/** Worker → spawning thread, besides ready/stopped/failed. */
+export type ProjectionsEvent =
+  | { readonly type: 'committed'; readonly batch: { readonly projection: string; readonly position: string; readonly changes: readonly unknown[] } }
+  | { readonly type: 'result'; readonly id: number; readonly value: unknown }
+  | { readonly type: 'error'; readonly id: number; readonly error: { readonly name: string; readonly code?: string; readonly message: string } };
+
+const port = parentPort;
+if (port === null) throw new Error('projectionsWorker runs only as a worker thread');
+const params = (workerData as { params: ProjectionsWorkerParams }).params;
+const post = (message: WorkerToSupervisor | ProjectionsEvent): void => port.postMessage(message);
+const errorOf = (error: unknown): { name: string; code?: string; message: string } => {
+  if (!(error instanceof Error)) return { name: 'NonError', message: 'a non-Error value was thrown' };
+  const code = (error as { code?: unknown }).code;
+  return { name: error.name, ...(typeof code === 'string' ? { code } : {}), message: error.message };
+};
+
+// Each thread has its own tracer provider: the projection batches' spans (continuing the trace
+// context carried in event metadata) are exported from here when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+const telemetry = startTelemetry(telemetryConfigFromEnv('fitledger'));
+const logger = createLogger({ level: params.logLevel as 'info', service: 'fitledger' }).child({ component: 'projections' });
+try {
+  const projections = await openProjectionsService(loadProjectionsConfig(params.env), {
+    logger,
+    onCommitted: (batch) => post({ type: 'committed', batch }),
+    traceBatch: traceProjectionBatch,
+  });
+  projections.runner.start();
+  port.on('message', (message: SupervisorToWorker | ProjectionsCall) => {
+    if (message.type === 'stop') {
+      void projections
+        .close()
+        .catch((error: unknown) => logger.error({ err: errorOf(error) }, 'projections stopped with an error'))
+        .then(() => telemetry.shutdown())
+        .catch(() => undefined)
+        .finally(() => {
+          post({ type: 'stopped' });
+          port.close();
+        });
+      return;
+    }
+    const { id } = message;
+    const call = message.method === 'rebuild' ? projections.runner.rebuild(message.args[0]) : projections.runner.waitForPosition(message.args[0], message.args[1] as never);
+    call.then(
+      (value) => post({ type: 'result', id, value: value ?? null }),
+      (error: unknown) => post({ type: 'error', id, error: errorOf(error) }),
+    );
+  });
+  post({ type: 'ready' });
+} catch (error) {
+  post({ type: 'failed', error: errorOf(error) });
+  port.close();
+}
