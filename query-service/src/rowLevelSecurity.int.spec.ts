@@ -8,7 +8,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, inProcessChangeSource, type ReadScopeResolver } from './app';
-import { rowSecurityPool, withReadScope } from './rowLevelSecurity';
+import { inReadScope, rowSecurityPool, withReadScope } from './rowLevelSecurity';
 import { openFeed } from './testing/feedClient';
 import { feedPosition, insertPersonalRecord, insertSet, insertWorkout } from './testing/readModelRows';
 
@@ -238,6 +238,17 @@ describe('row-level security on the query path', () => {
         expect((await outside.query<{ n: number }>('SELECT count(*)::int AS n FROM rm_workouts')).rows).toEqual([{ n: 0 }]);
       } finally {
         outside.release();
+      }
+      // A connection given back inside a transaction (a later ROLLBACK could undo its settings) is destroyed, never reused.
+      const leftOpen = await readPool.connect();
+      await leftOpen.query('BEGIN');
+      leftOpen.release();
+      await expect(rowSecurityPool(readPool, { dedicated: true }).connect()).rejects.toThrow(/inside a transaction/);
+      const fresh = await inReadScope({ tenantId: ORG_A, subjectId: alice.sub, role: 'client' }, () => rowSecurityPool(readPool, { dedicated: true }).connect());
+      try {
+        expect((await fresh.query<{ n: number; tx: string }>(`SELECT count(*)::int AS n, current_setting('fitledger.subject_id') AS tx FROM rm_workouts`)).rows).toEqual([{ n: 1, tx: alice.sub }]);
+      } finally {
+        fresh.release();
       }
       const inScope = await withReadScope(pool, { tenantId: ORG_B, subjectId: erin.sub }, async (client) => (await client.query<{ workout_id: string }>('SELECT workout_id FROM rm_workouts')).rows);
       expect(inScope).toEqual([{ workout_id: workoutOf.get(erin.sub) }]);

@@ -119,6 +119,14 @@ export function rowSecurityPool(pool: pg.Pool, options: RowSecurityPoolOptions =
       const settings = currentRowSecuritySettings();
       const values = [settings.tenantId ?? '', settings.subjectId ?? '', settings.role ?? ''];
       const key = values.join('\u0000');
+      // A connection left inside a transaction (none of ours is, Kysely always ends its own) could
+      // have its settings rolled back later while we believe them applied: never reuse one.
+      const status = client.getTransactionStatus() as string | null;
+      if (dedicated && status !== null && status !== 'I') {
+        appliedSettings.delete(client);
+        client.release(true);
+        throw new Error('a read-model connection was returned inside a transaction; it was destroyed');
+      }
       if (!dedicated || appliedSettings.get(client) !== key) {
         // Forget first: if APPLY fails half-way, the connection is destroyed below anyway.
         appliedSettings.delete(client);

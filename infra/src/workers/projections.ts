@@ -2,6 +2,8 @@ import type { CommittedBatch, CommitListener, ProjectionRunner } from '@fitledge
 import type { ProjectionsCall, ProjectionsEvent, ProjectionsWorkerParams } from './projectionsWorker';
 import { startSupervisedWorker, type SupervisorLogger, type WorkerMessage } from './supervisedWorker';
 
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
 /** The projection runner as the system exposes it: its commits, read-your-writes waits and rebuilds. */
 export interface SystemProjections {
   readonly runner: Pick<ProjectionRunner, 'addCommitListener' | 'waitForPosition' | 'rebuild'>;
@@ -50,23 +52,43 @@ export async function startProjectionsWorker(options: { readonly env: Readonly<R
       pending.clear();
     },
   });
-  const call = (method: ProjectionsCall['method'], args: readonly string[], signal?: AbortSignal): Promise<unknown> =>
+  const call = (message: DistributiveOmit<Extract<ProjectionsCall, { type: 'call' }>, 'id'>, signal?: AbortSignal): Promise<unknown> =>
     new Promise((resolve, reject) => {
       if (signal?.aborted) {
         reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
         return;
       }
       const id = nextId++;
-      pending.set(id, { resolve, reject });
-      // An abort only stops this caller waiting; the worker's own wait ends with the position or the worker.
-      signal?.addEventListener(
-        'abort',
-        () => {
-          if (pending.delete(id)) reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+      // An abort stops this caller waiting and ends the worker's wait (one poll every pollMs otherwise).
+      const onAbort = (): void => {
+        if (!pending.delete(id)) return;
+        try {
+          const cancel: ProjectionsCall = { type: 'cancel', id };
+          worker.post(cancel);
+        } catch {
+          // no thread runs: nothing waits there
+        }
+        reject(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+      };
+      const settle = (): void => signal?.removeEventListener('abort', onAbort);
+      pending.set(id, {
+        resolve: (value) => {
+          settle();
+          resolve(value);
         },
-        { once: true },
-      );
-      worker.post({ type: 'call', id, method, args } as ProjectionsCall);
+        reject: (error) => {
+          settle();
+          reject(error);
+        },
+      });
+      signal?.addEventListener('abort', onAbort, { once: true });
+      try {
+        worker.post({ ...message, id } as ProjectionsCall);
+      } catch (error) {
+        pending.delete(id);
+        settle();
+        reject(error instanceof Error ? error : new Error('the projections worker is not running'));
+      }
     });
   return {
     runner: {
@@ -75,10 +97,10 @@ export async function startProjectionsWorker(options: { readonly env: Readonly<R
         return () => listeners.delete(listener);
       },
       async waitForPosition(name, position, waitOptions = {}) {
-        await call('waitForPosition', [name, position], waitOptions.signal);
+        await call({ type: 'call', method: 'waitForPosition', args: [name, position, waitOptions.pollMs ?? null] }, waitOptions.signal);
       },
       async rebuild(name) {
-        return (await call('rebuild', [name])) as Awaited<ReturnType<ProjectionRunner['rebuild']>>;
+        return (await call({ type: 'call', method: 'rebuild', args: [name] })) as Awaited<ReturnType<ProjectionRunner['rebuild']>>;
       },
     },
     close: () => worker.stop(),

@@ -15,7 +15,11 @@ export interface ProjectionsWorkerParams {
 }
 
 /** Spawning thread → worker, besides stop. */
-export type ProjectionsCall = { readonly type: 'call'; readonly id: number; readonly method: 'waitForPosition'; readonly args: readonly [string, string] } | { readonly type: 'call'; readonly id: number; readonly method: 'rebuild'; readonly args: readonly [string] };
+export type ProjectionsCall =
+  | { readonly type: 'call'; readonly id: number; readonly method: 'waitForPosition'; readonly args: readonly [name: string, position: string, pollMs: number | null] }
+  | { readonly type: 'call'; readonly id: number; readonly method: 'rebuild'; readonly args: readonly [name: string] }
+  /** The caller stopped waiting (its signal aborted): end that call's wait here too. */
+  | { readonly type: 'cancel'; readonly id: number };
 
 /** Worker → spawning thread, besides ready/stopped/failed. */
 export type ProjectionsEvent =
@@ -44,8 +48,11 @@ try {
     traceBatch: traceProjectionBatch,
   });
   projections.runner.start();
+  /** The waits in progress, by call id: a cancel or the stop ends them. */
+  const waits = new Map<number, AbortController>();
   port.on('message', (message: SupervisorToWorker | ProjectionsCall) => {
     if (message.type === 'stop') {
+      for (const wait of waits.values()) wait.abort(new Error('the projections worker is stopping'));
       void projections
         .close()
         .catch((error: unknown) => logger.error({ err: errorOf(error) }, 'projections stopped with an error'))
@@ -57,8 +64,20 @@ try {
         });
       return;
     }
+    if (message.type === 'cancel') {
+      waits.get(message.id)?.abort(new Error('cancelled by the caller'));
+      return;
+    }
     const { id } = message;
-    const call = message.method === 'rebuild' ? projections.runner.rebuild(message.args[0]) : projections.runner.waitForPosition(message.args[0], message.args[1] as never);
+    let call: Promise<unknown>;
+    if (message.method === 'rebuild') {
+      call = projections.runner.rebuild(message.args[0]);
+    } else {
+      const abort = new AbortController();
+      waits.set(id, abort);
+      const [name, position, pollMs] = message.args;
+      call = projections.runner.waitForPosition(name, position as never, { signal: abort.signal, ...(pollMs === null ? {} : { pollMs }) }).finally(() => waits.delete(id));
+    }
     call.then(
       (value) => post({ type: 'result', id, value: value ?? null }),
       (error: unknown) => post({ type: 'error', id, error: errorOf(error) }),
@@ -67,5 +86,6 @@ try {
   post({ type: 'ready' });
 } catch (error) {
   post({ type: 'failed', error: errorOf(error) });
+  await telemetry.shutdown().catch(() => undefined);
   port.close();
 }

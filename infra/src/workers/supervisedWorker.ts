@@ -49,27 +49,58 @@ export interface SupervisedWorker {
   readonly restarts: number;
   /** The running thread (diagnostics and tests). */
   readonly thread: Worker;
-  /** Posts a message of the worker's own protocol to the current thread. */
+  /** Posts a message of the worker's own protocol to the running thread; throws WorkerUnavailableError while none runs. */
   post(message: WorkerMessage): void;
   /** Asks the worker to finish its running work and stop; terminates it after the timeout. */
   stop(): Promise<void>;
 }
+
+/** Thrown by `post` while no thread runs (between a crash and its restart, or after stop). */
+export class WorkerUnavailableError extends Error {
+  readonly code = 'WORKER_UNAVAILABLE';
+  constructor(name: string) {
+    super(`the ${name} worker is not running (restarting or stopped)`);
+    this.name = 'WorkerUnavailableError';
+  }
+}
+
+/** A thread that ran this long before it died restarts after the first delay again. */
+const STABLE_MS = 10_000;
 
 /** Starts the worker and resolves once it reported ready; rejects when its first start fails. */
 export async function startSupervisedWorker(options: SupervisedWorkerOptions): Promise<SupervisedWorker> {
   const baseDelay = options.restartDelayMs ?? 500;
   const maxDelay = options.maxRestartDelayMs ?? 30_000;
   let stopping = false;
+  let stopped: Promise<void> | undefined;
+  let running = false;
   let restarts = 0;
   let delay = baseDelay;
   let restartTimer: NodeJS.Timeout | undefined;
 
+  const scheduleRestart = (): void => {
+    restartTimer = setTimeout(() => {
+      restartTimer = undefined;
+      if (stopping) return;
+      try {
+        current = spawn();
+        current.ready.catch(() => undefined);
+      } catch (error) {
+        options.logger.error({ worker: options.name, err: { name: (error as Error).name, message: (error as Error).message } }, 'worker thread could not be created; retrying');
+        scheduleRestart();
+      }
+    }, delay);
+    delay = Math.min(delay * 2, maxDelay);
+  };
+
   const spawn = (): { worker: Worker; ready: Promise<void> } => {
     const worker = new Worker(BOOT, { workerData: { entry: options.entry.href, params: options.params }, name: options.name });
+    let readyAt: number | undefined;
     const ready = new Promise<void>((resolve, reject) => {
       worker.on('message', (message: WorkerToSupervisor | WorkerMessage) => {
         if (message.type === 'ready') {
-          delay = baseDelay;
+          readyAt = Date.now();
+          running = true;
           resolve();
         } else if (message.type === 'failed') {
           const { error } = message as Extract<WorkerToSupervisor, { type: 'failed' }>;
@@ -83,17 +114,14 @@ export async function startSupervisedWorker(options: SupervisedWorkerOptions): P
     });
     worker.on('error', (error) => options.logger.error({ worker: options.name, err: { name: error.name, message: error.message } }, 'worker thread failed'));
     worker.once('exit', (code) => {
+      running = false;
       options.onExit?.();
       if (stopping || current.worker !== worker) return;
       restarts++;
+      // Back to the first delay only after a thread that stayed up: one that dies at once backs off.
+      if (readyAt !== undefined && Date.now() - readyAt >= STABLE_MS) delay = baseDelay;
       options.logger.warn({ worker: options.name, exitCode: code, restartInMs: delay }, 'worker thread died; restarting it');
-      restartTimer = setTimeout(() => {
-        restartTimer = undefined;
-        if (stopping) return;
-        current = spawn();
-        current.ready.catch(() => undefined);
-      }, delay);
-      delay = Math.min(delay * 2, maxDelay);
+      scheduleRestart();
     });
     return { worker, ready };
   };
@@ -108,6 +136,20 @@ export async function startSupervisedWorker(options: SupervisedWorkerOptions): P
   }
   options.logger.info({ worker: options.name, threadId: current.worker.threadId }, 'worker thread started');
 
+  const stopNow = async (): Promise<void> => {
+    if (restartTimer !== undefined) clearTimeout(restartTimer);
+    const worker = current.worker;
+    if (worker.threadId === -1) return; // already exited
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    worker.postMessage({ type: 'stop' } satisfies SupervisorToWorker);
+    const timer = setTimeout(() => {
+      options.logger.warn({ worker: options.name }, 'worker thread did not stop in time; terminating it');
+      void worker.terminate();
+    }, options.stopTimeoutMs ?? 30_000);
+    await exited;
+    clearTimeout(timer);
+  };
+
   return {
     get restarts() {
       return restarts;
@@ -116,22 +158,14 @@ export async function startSupervisedWorker(options: SupervisedWorkerOptions): P
       return current.worker;
     },
     post(message) {
+      // A message to an exited thread is dropped silently: its sender would wait forever.
+      if (stopping || !running) throw new WorkerUnavailableError(options.name);
       current.worker.postMessage(message);
     },
-    async stop() {
-      if (stopping) return;
+    stop() {
       stopping = true;
-      if (restartTimer !== undefined) clearTimeout(restartTimer);
-      const worker = current.worker;
-      if (worker.threadId === -1) return; // already exited
-      const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-      worker.postMessage({ type: 'stop' } satisfies SupervisorToWorker);
-      const timer = setTimeout(() => {
-        options.logger.warn({ worker: options.name }, 'worker thread did not stop in time; terminating it');
-        void worker.terminate();
-      }, options.stopTimeoutMs ?? 30_000);
-      await exited;
-      clearTimeout(timer);
+      stopped ??= stopNow();
+      return stopped;
     },
   };
 }
