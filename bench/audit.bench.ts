@@ -21,6 +21,7 @@ import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { finished } from 'node:stream/promises';
 import pg from 'pg';
+import { accessRecord, random } from '../audit/src/testing/auditFixtures';
 import { measureAccessLogLatency } from './lib/accessLogLatency';
 import {
   DirectoryCheckpointSink,
@@ -37,10 +38,8 @@ import {
   verifyConsistency,
   verifyInclusion,
   verifyLog,
-  type AccessRecord,
   type AuditLeaf,
 } from '@fitledger/audit';
-import { uuidv7 } from '@fitledger/domain';
 import { PostgresEventStore, migrateEventStore, type NewEvent } from '@fitledger/event-store';
 import { createDatabase, startPostgres } from '@fitledger/testing';
 import { percentile, report, type Row } from './lib/report';
@@ -66,32 +65,6 @@ function sampleEvent(i: number, subjectId: string): NewEvent {
   };
 }
 
-function sampleAccess(i: number): AccessRecord {
-  const at = new Date(Date.UTC(2026, 0, 1) + i * 10);
-  return {
-    id: uuidv7(at, randomBytes(10)),
-    at: at.toISOString(),
-    actorSub: randomUUID(),
-    actorRole: 'trainer',
-    actorOrganisation: 'tenant-bench',
-    clientId: 'fitledger-web',
-    action: 'read',
-    recordType: 'workouts',
-    recordId: null,
-    subjectPseudonym: randomBytes(16).toString('hex'),
-    ip: '203.0.113.7',
-    userAgent: 'bench',
-    service: 'query-service',
-    method: 'GET',
-    route: '/api/v1/clients/:clientId/workouts',
-    status: 200,
-    outcome: 'allowed',
-    purposeOfUse: 'TREAT',
-    consentVersion: 1,
-    breakGlassGrantId: null,
-    requestId: randomUUID(),
-  };
-}
 
 async function timed<T>(fn: () => Promise<T>): Promise<{ seconds: number; value: T }> {
   const t0 = performance.now();
@@ -99,16 +72,6 @@ async function timed<T>(fn: () => Promise<T>): Promise<{ seconds: number; value:
   return { seconds: (performance.now() - t0) / 1000, value };
 }
 
-/** Deterministic pseudo-random numbers (mulberry32): the same proofs every run. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 async function main(): Promise<void> {
   const server = await startPostgres({ settings: { shared_buffers: '1GB', max_wal_size: '4GB' } });
@@ -144,7 +107,7 @@ async function main(): Promise<void> {
       written += 2 * EVENTS_PER_APPEND;
     }
     for (let written = 0; written < accessCount; written += 5_000) {
-      await Promise.all(Array.from({ length: Math.min(5_000, accessCount - written) }, (_, i) => accessLog.append(sampleAccess(written + i))));
+      await Promise.all(Array.from({ length: Math.min(5_000, accessCount - written) }, (_, i) => accessLog.append(accessRecord(written + i))));
     }
   });
   console.log(`wrote ${eventCount} events and ${accessCount} access records in ${fill.seconds.toFixed(1)} s`);

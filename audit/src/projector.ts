@@ -205,28 +205,16 @@ function settledPrefix(records: readonly StoredAccessRecord[], afterSeq: number,
 
 /** The highest seq committed once no insert is running; undefined when inserts did not finish within the timeout. */
 async function committedAccessSeq(pool: pg.Pool, lockTimeoutMs: number): Promise<number | undefined> {
-  const client = await pool.connect();
-  let broken = false;
   try {
-    await client.query('BEGIN');
-    await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.floor(lockTimeoutMs))}`);
-    try {
+    return await inTransaction(pool, 'BEGIN', async (client) => {
+      await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.floor(lockTimeoutMs))}`);
       await client.query('LOCK TABLE audit_access_records IN SHARE MODE');
-    } catch (error) {
-      // 55P03 lock_not_available: an insert is still running; the records after the gap wait.
-      if ((error as { code?: string }).code !== '55P03') throw error;
-      await client.query('ROLLBACK');
-      return undefined;
-    }
-    const { rows } = await client.query<{ max: string | null }>('SELECT max(seq)::text AS max FROM audit_access_records');
-    await client.query('COMMIT');
-    return Number(rows[0]?.max ?? 0);
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {
-      broken = true;
+      const { rows } = await client.query<{ max: string | null }>('SELECT max(seq)::text AS max FROM audit_access_records');
+      return Number(rows[0]?.max ?? 0);
     });
+  } catch (error) {
+    // 55P03 lock_not_available: an insert is still running; the records after the gap wait.
+    if ((error as { code?: string }).code === '55P03') return undefined;
     throw error;
-  } finally {
-    client.release(broken ? true : undefined);
   }
 }

@@ -3,6 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inclusionProof, leafHash, verifyConsistency, verifyInclusion, type Hash } from '../merkle';
 import { MemoryMerkleTree } from '../memoryMerkleTree';
+import { random } from '../testing/auditFixtures';
 import { auditMigrations, migrateAuditSchema } from './migrations/index';
 import { ConcurrentAppendError, PostgresTreeStore, appendLeaves, auditLeaf, type AuditLeaf, type Queryable } from './postgresAuditTree';
 
@@ -22,16 +23,6 @@ afterAll(async () => {
 
 const hex = (h: Uint8Array): string => Buffer.from(h).toString('hex');
 
-/** Deterministic pseudo-random numbers (mulberry32), so a failure reproduces. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 let refCounter = 0;
 function leaves(count: number): AuditLeaf[] {
