@@ -106,22 +106,50 @@ export function httpAccessLog(app: FastifyInstance, options: HttpAccessLogOption
     };
   }
 
+  // Started as soon as the status is settled — before the body is serialised — so the INSERT's
+  // round trip overlaps serialisation; the response still waits for it in onSend.
+  const started = new WeakMap<FastifyRequest, { readonly status: number; readonly done: Promise<unknown> }>();
+
+  function start(request: FastifyRequest, status: number): Promise<unknown> | undefined {
+    const action = options.classify(request, status);
+    if (action === undefined) return undefined;
+    const done = options.log.append(recordOf(request, status, action)).then(
+      () => undefined,
+      (error: unknown) => ({ error }),
+    );
+    started.set(request, { status, done });
+    return done;
+  }
+
+  app.addHook('preSerialization', async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+    if (!recorded.has(request) && !started.has(request)) void start(request, reply.statusCode);
+    return payload;
+  });
+
   app.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
     if (recorded.has(request)) return payload;
-    const action = options.classify(request, reply.statusCode);
-    if (action === undefined) return payload;
-    try {
-      await options.log.append(recordOf(request, reply.statusCode, action));
+    const early = started.get(request);
+    let outcome: unknown;
+    if (early !== undefined && early.status === reply.statusCode) outcome = await early.done;
+    else {
+      // Not started yet (no serialisation: an empty body, a string, a stream), or serialisation
+      // failed after it started and the response became an error: the response's own status is
+      // what gets recorded (the early record, if any, stays — a log errs towards more, never less).
+      if (early !== undefined) await early.done;
+      const done = start(request, reply.statusCode);
+      if (done === undefined) return payload;
+      outcome = await done;
+    }
+    if (outcome === undefined) {
       recorded.add(request);
       return payload;
-    } catch (error) {
-      request.log.error({ err: error }, 'access record not written: response withheld');
-      if (payload !== null && typeof payload === 'object' && 'destroy' in payload && typeof payload.destroy === 'function') (payload as { destroy(): void }).destroy();
-      void reply.code(503).header('content-type', 'application/problem+json').header('retry-after', '1');
-      reply.removeHeader('etag');
-      reply.removeHeader('content-length');
-      return JSON.stringify({ type: 'https://fitledger.dev/problems/access-log-unavailable', title: 'Service Unavailable', status: 503, code: 'ACCESS_LOG_UNAVAILABLE', detail: 'the access could not be recorded; nothing was disclosed, retry later', instance: request.url.split('?')[0] });
     }
+    request.log.error({ err: (outcome as { error: unknown }).error }, 'access record not written: response withheld');
+    if (payload !== null && typeof payload === 'object' && 'destroy' in payload && typeof payload.destroy === 'function') (payload as { destroy(): void }).destroy();
+    void reply.code(503).header('content-type', 'application/problem+json').header('retry-after', '1');
+    reply.removeHeader('etag');
+    reply.removeHeader('content-length');
+    return JSON.stringify({ type: 'https://fitledger.dev/problems/access-log-unavailable', title: 'Service Unavailable', status: 503, code: 'ACCESS_LOG_UNAVAILABLE', detail: 'the access could not be recorded; nothing was disclosed, retry later', instance: request.url.split('?')[0] });
   });
 
   return {

@@ -67,6 +67,56 @@ describe('httpAccessLog', () => {
     }
   });
 
+  it('starts the record before the body is serialised, and records the real status when serialisation then fails', async () => {
+    const events: string[] = [];
+    const records: AccessRecord[] = [];
+    const app = appWith({
+      append: (r) => {
+        events.push(`append ${r.status}`);
+        records.push(r);
+        return Promise.resolve();
+      },
+      close: () => Promise.resolve(),
+    });
+    app.get('/api/v1/serialised', (_request, reply) =>
+      reply.serializer((body: unknown) => {
+        events.push('serialise');
+        return JSON.stringify(body);
+      }).send({ ok: true }),
+    );
+    app.get('/api/v1/unserialisable', (_request, reply) =>
+      reply.serializer(() => {
+        throw new Error('cannot serialise');
+      }).send({ ok: true }),
+    );
+    expect((await app.inject({ method: 'GET', url: '/api/v1/serialised' })).statusCode).toBe(200);
+    expect(events).toEqual(['append 200', 'serialise']);
+
+    records.length = 0;
+    const failed = await app.inject({ method: 'GET', url: '/api/v1/unserialisable' });
+    expect(failed.statusCode).toBe(500);
+    // The early record (200) stays; the response that left is recorded too, with its own status.
+    expect(records.map((r) => [r.status, r.outcome])).toEqual([
+      [200, 'allowed'],
+      [500, 'error'],
+    ]);
+  });
+
+  it('withholds the response when the record started before serialisation fails', async () => {
+    let calls = 0;
+    const app = appWith({
+      append: () => {
+        calls++;
+        return new Promise((_resolve, reject) => setTimeout(() => reject(new Error('database down')), 5));
+      },
+      close: () => Promise.resolve(),
+    });
+    const response = await app.inject({ method: 'GET', url: '/api/v1/clients/c-1/workouts/w-9' });
+    expect(response.statusCode).toBe(503);
+    expect(response.body).not.toContain('secret');
+    expect(calls).toBe(1);
+  });
+
   it('derives the record type and id from the route template', () => {
     expect(recordOfRoute('/api/v1/workouts', {})).toEqual({ recordType: 'workouts', recordId: null });
     expect(recordOfRoute('/api/v1/workouts/:workoutId', { workoutId: 'w' })).toEqual({ recordType: 'workouts', recordId: 'w' });

@@ -92,6 +92,62 @@ describe('the access log in PostgreSQL', () => {
     await log.close();
   });
 
+  it('runs up to maxInFlight INSERTs at once, so a record need not wait behind another’s commit; records arriving while all are busy share the next statement; close waits for them', async () => {
+    // The real pool, with each statement held at a gate until the test opens it.
+    const gates: (() => void)[] = [];
+    const sizes: number[] = [];
+    let inFlight = 0;
+    let mostInFlight = 0;
+    const gated = {
+      query: async (config: pg.QueryConfig) => {
+        inFlight++;
+        mostInFlight = Math.max(mostInFlight, inFlight);
+        sizes.push(Array.isArray(config.values?.[0]) ? (config.values[0] as unknown[]).length : 1);
+        await new Promise<void>((resolve) => gates.push(resolve));
+        try {
+          return await pool.query(config);
+        } finally {
+          inFlight--;
+        }
+      },
+    } as unknown as pg.Pool;
+    const log = new PostgresAccessLog(gated, { maxInFlight: 2 });
+    const tick = () => new Promise((resolve) => setImmediate(resolve));
+    const records = Array.from({ length: 6 }, () => record());
+    const done: string[] = [];
+    const appended = records.map((r) => ({ r, p: undefined as Promise<void> | undefined }));
+    // Two appends in separate ticks: two INSERTs in flight at once.
+    for (const a of appended.slice(0, 2)) {
+      a.p = log.append(a.r).then(() => void done.push(a.r.id));
+      await tick();
+    }
+    expect(sizes).toEqual([1, 1]);
+    // Four more while both are busy: they queue.
+    for (const a of appended.slice(2)) {
+      a.p = log.append(a.r).then(() => void done.push(a.r.id));
+      await tick();
+    }
+    expect(sizes).toEqual([1, 1]);
+    let closed = false;
+    const closing = log.close().then(() => {
+      closed = true;
+    });
+    // The first commit frees a slot: the four queued records go in one statement.
+    gates.shift()?.();
+    while (sizes.length < 3) await tick();
+    expect(sizes).toEqual([1, 1, 4]);
+    expect(done).toEqual([records[0]?.id]);
+    gates.shift()?.();
+    gates.shift()?.();
+    await Promise.all(appended.map((a) => a.p ?? Promise.reject(new Error('not appended'))));
+    await closing;
+    expect(closed).toBe(true);
+    expect(mostInFlight).toBe(2);
+    const { rows } = await other.query<{ id: string }>('SELECT id FROM audit_access_records WHERE id = ANY($1::uuid[])', [records.map((r) => r.id)]);
+    expect(rows).toHaveLength(6);
+    expect(() => new PostgresAccessLog(pool, { maxInFlight: 0 })).toThrow(/maxInFlight/);
+  });
+
   it('refuses UPDATE, DELETE and TRUNCATE from the service role; deletes only past 6 years and never under a legal hold', async () => {
     const log = new PostgresAccessLog(pool);
     const held = pseudonymise('held-subject');

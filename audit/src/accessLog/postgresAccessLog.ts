@@ -97,60 +97,86 @@ interface Pending {
 export interface PostgresAccessLogOptions {
   /** Most records in one INSERT (default 1,000). */
   readonly maxBatch?: number;
+  /** Most INSERTs in flight at once (default 4; each holds a pool connection while it commits). */
+  readonly maxInFlight?: number;
 }
 
 /**
- * The access log in PostgreSQL with group commit: while one INSERT is in flight, records queue;
- * the next INSERT takes them all. Under load many requests share one commit (one fsync), at low
- * load each record commits at once — either way a record is durable before `append` resolves,
- * and so before the response that waits for it leaves.
+ * The access log in PostgreSQL with group commit: up to `maxInFlight` INSERTs are in flight at
+ * once (PostgreSQL flushes concurrent commits' WAL together); while all are busy, records queue and
+ * the next free INSERT takes them all. At low load a record commits at once instead of waiting
+ * behind another's commit; under load many requests share one statement and one fsync. Either
+ * way a record is durable before `append` resolves, and so before the response that waits for it
+ * leaves.
  */
 export class PostgresAccessLog implements AccessLog {
   private queue: Pending[] = [];
-  private draining: Promise<void> | undefined;
+  private inFlight = 0;
+  private scheduled = false;
+  private readonly idle = new Set<() => void>();
   private closed = false;
   private readonly maxBatch: number;
+  private readonly maxInFlight: number;
 
   constructor(
     private readonly pool: pg.Pool,
     options: PostgresAccessLogOptions = {},
   ) {
     this.maxBatch = options.maxBatch ?? 1_000;
+    this.maxInFlight = options.maxInFlight ?? 4;
+    if (!Number.isInteger(this.maxBatch) || this.maxBatch < 1) throw new RangeError('maxBatch must be a positive integer');
+    if (!Number.isInteger(this.maxInFlight) || this.maxInFlight < 1) throw new RangeError('maxInFlight must be a positive integer');
   }
 
   append(record: AccessRecord): Promise<void> {
     if (this.closed) return Promise.reject(new Error('the access log is closed'));
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ record, resolve, reject });
-      this.draining ??= this.drain();
+      this.schedule();
     });
   }
 
-  private async drain(): Promise<void> {
-    // Let the appends of this tick join the first batch.
-    await Promise.resolve();
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.maxBatch);
-      try {
-        // Named: each connection plans them once.
-        if (batch.length === 1) {
-          await this.pool.query({ name: 'fitledger-access-log-insert-one', text: INSERT_ONE, values: columnsOf((batch[0] as Pending).record) });
-        } else {
-          const columns: unknown[][] = COLUMNS.map(() => []);
-          for (const pending of batch) columnsOf(pending.record).forEach((value, i) => columns[i]?.push(value));
-          await this.pool.query({ name: 'fitledger-access-log-insert', text: INSERT, values: columns });
-        }
-        for (const pending of batch) pending.resolve();
-      } catch (error) {
-        for (const pending of batch) pending.reject(error);
+  /** Starts an INSERT for the queued records once this tick's appends have joined them, if a slot is free. */
+  private schedule(): void {
+    if (this.scheduled || this.inFlight >= this.maxInFlight) return;
+    this.scheduled = true;
+    queueMicrotask(() => {
+      this.scheduled = false;
+      while (this.queue.length > 0 && this.inFlight < this.maxInFlight) void this.insert(this.queue.splice(0, this.maxBatch));
+    });
+  }
+
+  private async insert(batch: Pending[]): Promise<void> {
+    this.inFlight++;
+    try {
+      // Named: each connection plans them once.
+      if (batch.length === 1) {
+        await this.pool.query({ name: 'fitledger-access-log-insert-one', text: INSERT_ONE, values: columnsOf((batch[0] as Pending).record) });
+      } else {
+        const columns: unknown[][] = COLUMNS.map(() => []);
+        for (const pending of batch) columnsOf(pending.record).forEach((value, i) => columns[i]?.push(value));
+        await this.pool.query({ name: 'fitledger-access-log-insert', text: INSERT, values: columns });
       }
+      for (const pending of batch) pending.resolve();
+    } catch (error) {
+      for (const pending of batch) pending.reject(error);
+    } finally {
+      this.inFlight--;
+      if (this.queue.length > 0) this.schedule();
+      else if (this.inFlight === 0) for (const done of this.idle) done();
     }
-    this.draining = undefined;
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    await this.draining;
+    if (this.queue.length === 0 && this.inFlight === 0) return;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        this.idle.delete(done);
+        resolve();
+      };
+      this.idle.add(done);
+    });
   }
 }
 
