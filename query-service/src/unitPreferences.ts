@@ -1,6 +1,6 @@
 import { METRIC_UNITS, type UnitPreferences } from '@fitledger/domain';
 import type { ReadModelDb } from '@fitledger/projections';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { ReadScope } from './readScope';
 
 /**
@@ -16,6 +16,22 @@ export async function loadUnitPreferences(db: Kysely<ReadModelDb>, scope: ReadSc
     .executeTakeFirst();
   if (row === undefined) return METRIC_UNITS;
   return { mass: row.mass_unit, length: row.length_unit, distance: row.distance_unit, volume: row.volume_unit } as UnitPreferences;
+}
+
+/**
+ * The caller's display units as one more column of a read-model query (an uncorrelated subquery,
+ * evaluated once per statement): a read that needs them costs no extra round trip. Read the
+ * column back with `unitPreferencesOf`.
+ */
+export function unitPreferencesColumn(scope: ReadScope): RawBuilder<string[] | null> {
+  return sql<string[] | null>`(SELECT ARRAY[p.mass_unit, p.length_unit, p.distance_unit, p.volume_unit]::text[] FROM rm_profiles p WHERE p.subject_id = ${scope.subjectId} AND p.tenant_id = ${scope.tenantId})`;
+}
+
+/** The units `unitPreferencesColumn` selected; metric when the caller has no profile. */
+export function unitPreferencesOf(units: readonly string[] | null | undefined): UnitPreferences {
+  if (units === null || units === undefined) return METRIC_UNITS;
+  const [mass, length, distance, volume] = units;
+  return { mass, length, distance, volume } as UnitPreferences;
 }
 
 const isMetric = (p: UnitPreferences): boolean => p.mass === METRIC_UNITS.mass && p.length === METRIC_UNITS.length && p.distance === METRIC_UNITS.distance && p.volume === METRIC_UNITS.volume;

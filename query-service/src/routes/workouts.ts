@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { sql, type Kysely } from 'kysely';
 import { decodeWorkoutListCursor, encodeWorkoutListCursor, InvalidCursorError, type WorkoutListCursor } from '../cursor';
 import type { ReadScopeResolver } from '../readScope';
-import { displayEtag, loadUnitPreferences } from '../unitPreferences';
+import { displayEtag, unitPreferencesColumn, unitPreferencesOf } from '../unitPreferences';
 import { WORKOUT_STATUSES, workoutDetail, workoutSummary, type WorkoutSummaryRepresentation } from '../workoutRepresentation';
 import { assertRange, authProblemResponses, invalidCursor, pageResponse, PRIVATE_CACHE_HEADERS, readScopeOf, detailResponses } from './readContext';
 
@@ -106,6 +106,8 @@ export function workoutRoutes(app: FastifyInstance, deps: { db: Kysely<ReadModel
         .select(summaryColumns)
         // The keyset at timestamptz precision (microseconds), in a form the cursor can carry exactly.
         .select(sql<string>`to_char(sort_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('sort_key'))
+        // The display units in the same round trip (an empty page needs none).
+        .select(unitPreferencesColumn(scope).as('units'))
         .where('tenant_id', '=', scope.tenantId)
         .where('subject_id', '=', scope.subjectId);
       // Text parameters cast by PostgreSQL keep sub-millisecond precision that a JS Date would drop.
@@ -119,7 +121,7 @@ export function workoutRoutes(app: FastifyInstance, deps: { db: Kysely<ReadModel
       const page = rows.slice(0, limit);
       const last = page.at(-1);
       const nextCursor = rows.length > limit && last ? encodeWorkoutListCursor({ sortAt: last.sort_key, workoutId: last.workout_id }) : null;
-      const preferences = await loadUnitPreferences(db, scope);
+      const preferences = unitPreferencesOf(rows[0]?.units);
       const items: WorkoutSummaryRepresentation[] = page.map((row) => workoutSummary(row, preferences));
       return reply.headers(PRIVATE_CACHE_HEADERS).send({ items, nextCursor });
     },
@@ -142,6 +144,7 @@ export function workoutRoutes(app: FastifyInstance, deps: { db: Kysely<ReadModel
       const row = await db
         .selectFrom('rm_workouts')
         .select([...summaryColumns, 'notes', 'location'])
+        .select(unitPreferencesColumn(scope).as('units'))
         .where('workout_id', '=', workoutId)
         .where('tenant_id', '=', scope.tenantId)
         .where('subject_id', '=', scope.subjectId)
@@ -149,7 +152,7 @@ export function workoutRoutes(app: FastifyInstance, deps: { db: Kysely<ReadModel
       // Someone else's workout and a missing one answer alike: existence is not disclosed.
       if (!row) throw new HttpProblem(404, 'WORKOUT_NOT_FOUND', 'Not Found', 'no such workout');
 
-      const preferences = await loadUnitPreferences(db, scope);
+      const preferences = unitPreferencesOf(row.units);
       const etag = displayEtag(row.revision, preferences);
       reply.headers({ ...PRIVATE_CACHE_HEADERS, etag });
       if (ifNoneMatchHits(request.headers['if-none-match'], etag)) return reply.code(304).send();
