@@ -78,7 +78,7 @@ export type { AuditLeaf, Queryable, StoredLeaf } from './postgres/postgresAuditT
 export { AUDIT_MIGRATION_LOCK_TABLE, AUDIT_MIGRATION_TABLE, auditMigrations, migrateAuditSchema } from './postgres/migrations/index';
 
 // Filling, signing and reading the tree: the projector, the checkpoint publisher, the export and the proof API.
-export { AUDIT_PROJECTOR_LOCK, DEFAULT_PROJECTOR_BATCH_SIZE, projectAuditBatch, startAuditProjector } from './projector';
+export { AccessSeqGaps, AUDIT_PROJECTOR_LOCK, DEFAULT_PROJECTOR_BATCH_SIZE, projectAuditBatch, startAuditProjector } from './projector';
 export type { AuditProjector, AuditProjectorOptions, BatchOutcome, ProjectedBatch } from './projector';
 export { AuditTreeForkError, CHECKPOINT_PUBLISHER_LOCK, publishCheckpoint, startCheckpointPublisher } from './publisher';
 export type { CheckpointPublisher, CheckpointPublisherOptions, PublishedCheckpoint } from './publisher';

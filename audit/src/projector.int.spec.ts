@@ -6,7 +6,7 @@ import { PostgresAccessLog } from './accessLog/postgresAccessLog';
 import type { AuditLogger } from './backgroundLoop';
 import { migrateAuditSchema } from './postgres/migrations/index';
 import { PostgresTreeStore } from './postgres/postgresAuditTree';
-import { startAuditProjector, type AuditProjector, type AuditProjectorOptions } from './projector';
+import { AccessSeqGaps, projectAuditBatch, startAuditProjector, type AuditProjector, type AuditProjectorOptions } from './projector';
 import { accessRecord, appendAccessRecords, appendEvents, exportText, treeOfExport } from './testing/auditFixtures';
 
 // The event store's `$all` hides rows behind any open transaction of the server, and one test here
@@ -225,6 +225,44 @@ describe('the audit projector', () => {
     await settled.catchUp();
     await settled.stop();
     expect(await new PostgresTreeStore(pool).size()).toBe(before + 5);
+    await expectCompleteLog();
+  });
+
+  it('in timer rounds, leaves a gap one round to fill before locking the table, so inserts in flight are not held up by a gap that fills by itself', async () => {
+    const settled = projector({ batchSize: 50 });
+    await settled.catchUp();
+    await settled.stop();
+    const before = await new PostgresTreeStore(pool).size();
+
+    const held = new pg.Client({ connectionString: server.url });
+    await held.connect();
+    const early = accessRecord(5_000);
+    try {
+      await held.query('BEGIN');
+      await held.query(
+        `INSERT INTO audit_access_records (id, at, actor_sub, actor_role, action, record_type, ip, service, method, route, status, outcome, purpose_of_use, request_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+        [early.id, early.at, early.actorSub, early.actorRole, early.action, early.recordType, early.ip, early.service, early.method, early.route, early.status, early.outcome, early.purposeOfUse, early.requestId],
+      );
+      const [late] = await appendAccessRecords(accessLog, 1, 5_001);
+      const gaps = new AccessSeqGaps();
+      // A lock would wait up to 10 s for the open insert: the first round must not take one.
+      const first = await projectAuditBatch({ pool, events: store, batchSize: 50, gapLockTimeoutMs: 10_000, gaps });
+      expect(first.batch?.accessRecords ?? 0).toBe(0);
+      expect(first.more).toBe(false);
+      // The next round meets the same gap and settles it: it waits for the open insert, which commits meanwhile.
+      const second = projectAuditBatch({ pool, events: store, batchSize: 50, gapLockTimeoutMs: 10_000, gaps });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await held.query('COMMIT');
+      const outcome = await second;
+      expect(outcome.batch?.accessRecords).toBe(2);
+      const refs = (await leafRows()).map((l) => l.ref);
+      expect(refs.indexOf(early.id)).toBeLessThan(refs.indexOf(late?.id ?? ''));
+    } finally {
+      await held.query('ROLLBACK').catch(() => undefined);
+      await held.end();
+    }
+    expect(await new PostgresTreeStore(pool).size()).toBe(before + 2);
     await expectCompleteLog();
   });
 });

@@ -95,10 +95,13 @@ export function startAuditProjector(options: AuditProjectorOptions): AuditProjec
   const intervalMs = options.intervalMs ?? 1_000;
   if (!Number.isFinite(intervalMs) || intervalMs <= 0) throw new RangeError('intervalMs must be positive');
 
-  const drain = async (): Promise<number> => {
+  // Timer rounds give an access-log gap one round to fill before settling it under a table lock
+  // (see AccessSeqGaps); catchUp settles at once, it must drain everything.
+  const gaps = new AccessSeqGaps();
+  const drain = async (graceful: boolean): Promise<number> => {
     let appended = 0;
     while (!loop.stopped) {
-      const outcome = await projectAuditBatch({ ...options, batchSize });
+      const outcome = await projectAuditBatch({ ...options, batchSize, ...(graceful ? { gaps } : {}) });
       if (outcome.batch !== undefined) {
         appended += outcome.batch.events + outcome.batch.accessRecords;
         logger.debug({ ...outcome.batch }, 'audit batch appended');
@@ -114,13 +117,13 @@ export function startAuditProjector(options: AuditProjectorOptions): AuditProjec
   const loop = backgroundLoop({
     intervalMs,
     busyIntervalMs,
-    tick: async () => (await drain()) > 0,
+    tick: async () => (await drain(true)) > 0,
     onError: (error) => logger.error({ err: loggableError(error) }, 'audit projector round failed; retrying at the next round'),
   });
 
   return {
     wake: () => loop.wake(),
-    catchUp: () => loop.exclusive(drain),
+    catchUp: () => loop.exclusive(() => drain(false)),
     stop: () => loop.stop(),
   };
 }
@@ -131,8 +134,34 @@ export interface BatchOutcome {
   readonly more: boolean;
 }
 
-/** Appends one batch (at most `batchSize` entries) in one transaction. */
-export async function projectAuditBatch(options: Pick<AuditProjectorOptions, 'pool' | 'events' | 'batchSize' | 'gapLockTimeoutMs'>): Promise<BatchOutcome> {
+/**
+ * The access-log seq gap seen by the last round, if any. With several inserts in flight (the
+ * access log's `maxInFlight`) records routinely commit a moment out of seq order; such a gap fills
+ * within milliseconds. A round that meets a gap for the first time takes the records before it and
+ * leaves the rest to the next round; only a gap still open then (a rolled-back insert, or one
+ * still running) is settled under `LOCK TABLE … IN SHARE MODE`, which holds up new inserts while
+ * it waits for the running ones.
+ */
+export class AccessSeqGaps {
+  private open: number | undefined;
+
+  /** True when `seq` was already missing in the previous round; remembers it for the next one. */
+  seenBefore(seq: number): boolean {
+    const before = this.open === seq;
+    this.open = seq;
+    return before;
+  }
+
+  clear(): void {
+    this.open = undefined;
+  }
+}
+
+/**
+ * Appends one batch (at most `batchSize` entries) in one transaction. With `gaps`, a seq gap in the
+ * access log is settled only when the previous call met it too; without, at once.
+ */
+export async function projectAuditBatch(options: Pick<AuditProjectorOptions, 'pool' | 'events' | 'batchSize' | 'gapLockTimeoutMs'> & { readonly gaps?: AccessSeqGaps }): Promise<BatchOutcome> {
   const batchSize = options.batchSize ?? DEFAULT_PROJECTOR_BATCH_SIZE;
   return inTransaction(options.pool, 'BEGIN', async (client) => {
     // Before any write: this transaction gets no transaction id until appendLeaves, so it does
@@ -144,7 +173,7 @@ export async function projectAuditBatch(options: Pick<AuditProjectorOptions, 'po
     const afterSeq = Number(position.access_seq);
 
     const events = await options.events.readAll({ after: position.event_position as Position, maxCount: batchSize });
-    const access = await readSettledAccessRecords(options.pool, afterSeq, batchSize, options.gapLockTimeoutMs ?? DEFAULT_GAP_LOCK_TIMEOUT_MS);
+    const access = await readSettledAccessRecords(options.pool, afterSeq, batchSize, options.gapLockTimeoutMs ?? DEFAULT_GAP_LOCK_TIMEOUT_MS, options.gaps);
 
     // Each source gets at least half of a full batch; what one leaves unused goes to the other.
     const half = Math.floor(batchSize / 2);
@@ -179,10 +208,15 @@ export async function projectAuditBatch(options: Pick<AuditProjectorOptions, 'po
  * until commit) and reads the highest committed seq: every missing seq below it was rolled back
  * or lost to a crash and will never appear, so the records up to it are taken too.
  */
-async function readSettledAccessRecords(pool: pg.Pool, afterSeq: number, limit: number, lockTimeoutMs: number): Promise<{ records: StoredAccessRecord[]; more: boolean }> {
+async function readSettledAccessRecords(pool: pg.Pool, afterSeq: number, limit: number, lockTimeoutMs: number, gaps?: AccessSeqGaps): Promise<{ records: StoredAccessRecord[]; more: boolean }> {
   const first = await readAccessRecords(pool, afterSeq, limit);
   const contiguous = settledPrefix(first, afterSeq, afterSeq);
-  if (contiguous.length === first.length) return { records: first, more: false };
+  if (contiguous.length === first.length) {
+    gaps?.clear();
+    return { records: first, more: false };
+  }
+  // A gap met for the first time: the records before it now, the rest next round.
+  if (gaps !== undefined && !gaps.seenBefore((contiguous.at(-1)?.seq ?? afterSeq) + 1)) return { records: contiguous, more: false };
 
   const horizon = await committedAccessSeq(pool, lockTimeoutMs);
   if (horizon === undefined) return { records: contiguous, more: false };
