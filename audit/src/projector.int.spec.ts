@@ -32,6 +32,16 @@ afterAll(async () => {
   await server?.stop();
 });
 
+/** Inserts an access record in a transaction left open: its seq is drawn, the row not yet visible. */
+async function insertUncommitted(client: pg.Client, record: ReturnType<typeof accessRecord>): Promise<void> {
+  await client.query('BEGIN');
+  await client.query(
+    `INSERT INTO audit_access_records (id, at, actor_sub, actor_role, action, record_type, ip, service, method, route, status, outcome, purpose_of_use, request_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+    [record.id, record.at, record.actorSub, record.actorRole, record.action, record.recordType, record.ip, record.service, record.method, record.route, record.status, record.outcome, record.purposeOfUse, record.requestId],
+  );
+}
+
 /** A projector whose timer never fires during a test: rounds run at start and by catchUp(). */
 function projector(options: Partial<AuditProjectorOptions> = {}): AuditProjector {
   return startAuditProjector({ pool, events: store, intervalMs: 3_600_000, ...options });
@@ -197,12 +207,7 @@ describe('the audit projector', () => {
     await held.connect();
     const early = accessRecord(4_000);
     try {
-      await held.query('BEGIN');
-      await held.query(
-        `INSERT INTO audit_access_records (id, at, actor_sub, actor_role, action, record_type, ip, service, method, route, status, outcome, purpose_of_use, request_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-        [early.id, early.at, early.actorSub, early.actorRole, early.action, early.recordType, early.ip, early.service, early.method, early.route, early.status, early.outcome, early.purposeOfUse, early.requestId],
-      );
+      await insertUncommitted(held, early);
       const [late] = await appendAccessRecords(accessLog, 1, 4_001);
       const waiting = projector({ batchSize: 50, gapLockTimeoutMs: 20 });
       await waiting.catchUp();
@@ -238,12 +243,7 @@ describe('the audit projector', () => {
     await held.connect();
     const early = accessRecord(5_000);
     try {
-      await held.query('BEGIN');
-      await held.query(
-        `INSERT INTO audit_access_records (id, at, actor_sub, actor_role, action, record_type, ip, service, method, route, status, outcome, purpose_of_use, request_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-        [early.id, early.at, early.actorSub, early.actorRole, early.action, early.recordType, early.ip, early.service, early.method, early.route, early.status, early.outcome, early.purposeOfUse, early.requestId],
-      );
+      await insertUncommitted(held, early);
       const [late] = await appendAccessRecords(accessLog, 1, 5_001);
       const gaps = new AccessSeqGaps();
       // A lock would wait up to 10 s for the open insert: the first round must not take one.
