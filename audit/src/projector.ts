@@ -99,6 +99,8 @@ export function startAuditProjector(options: AuditProjectorOptions): AuditProjec
   // (see AccessSeqGaps); catchUp settles at once, it must drain everything.
   const gaps = new AccessSeqGaps();
   const drain = async (graceful: boolean): Promise<number> => {
+    // One round may take several batches (a backlog of events): the grace lasts until the next round.
+    if (graceful) gaps.beginRound();
     let appended = 0;
     while (!loop.stopped) {
       const outcome = await projectAuditBatch({ ...options, batchSize, ...(graceful ? { gaps } : {}) });
@@ -143,13 +145,19 @@ export interface BatchOutcome {
  * it waits for the running ones.
  */
 export class AccessSeqGaps {
-  private open: number | undefined;
+  private round = 0;
+  private open: { readonly seq: number; readonly round: number } | undefined;
 
-  /** True when `seq` was already missing in the previous round; remembers it for the next one. */
+  /** A new round: a gap remembered from an earlier one is now settled when met again. */
+  beginRound(): void {
+    this.round++;
+  }
+
+  /** True when `seq` was already missing in an earlier round; remembers it otherwise. */
   seenBefore(seq: number): boolean {
-    const before = this.open === seq;
-    this.open = seq;
-    return before;
+    if (this.open?.seq === seq) return this.open.round < this.round;
+    this.open = { seq, round: this.round };
+    return false;
   }
 
   clear(): void {

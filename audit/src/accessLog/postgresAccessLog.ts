@@ -97,7 +97,7 @@ interface Pending {
 export interface PostgresAccessLogOptions {
   /** Most records in one INSERT (default 1,000). */
   readonly maxBatch?: number;
-  /** Most INSERTs in flight at once (default 4; each holds a pool connection while it commits). */
+  /** Most INSERTs in flight at once (default 4). Each holds a connection of `pool` while it commits: keep it well below the pool's size when the pool serves requests too. */
   readonly maxInFlight?: number;
 }
 
