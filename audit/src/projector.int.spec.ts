@@ -32,14 +32,26 @@ afterAll(async () => {
   await server?.stop();
 });
 
-/** Inserts an access record in a transaction left open: its seq is drawn, the row not yet visible. */
-async function insertUncommitted(client: pg.Client, record: ReturnType<typeof accessRecord>): Promise<void> {
-  await client.query('BEGIN');
-  await client.query(
-    `INSERT INTO audit_access_records (id, at, actor_sub, actor_role, action, record_type, ip, service, method, route, status, outcome, purpose_of_use, request_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-    [record.id, record.at, record.actorSub, record.actorRole, record.action, record.recordType, record.ip, record.service, record.method, record.route, record.status, record.outcome, record.purposeOfUse, record.requestId],
-  );
+/**
+ * Runs `body` while an access record (made from `n`) is inserted in a transaction left open: its
+ * seq is drawn, the row not yet visible. `body` may commit it; otherwise it is rolled back.
+ */
+async function withUncommittedRecord(n: number, body: (held: pg.Client, early: ReturnType<typeof accessRecord>) => Promise<void>): Promise<void> {
+  const held = new pg.Client({ connectionString: server.url });
+  await held.connect();
+  const early = accessRecord(n);
+  try {
+    await held.query('BEGIN');
+    await held.query(
+      `INSERT INTO audit_access_records (id, at, actor_sub, actor_role, action, record_type, ip, service, method, route, status, outcome, purpose_of_use, request_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+      [early.id, early.at, early.actorSub, early.actorRole, early.action, early.recordType, early.ip, early.service, early.method, early.route, early.status, early.outcome, early.purposeOfUse, early.requestId],
+    );
+    await body(held, early);
+  } finally {
+    await held.query('ROLLBACK').catch(() => undefined);
+    await held.end();
+  }
 }
 
 /** A projector whose timer never fires during a test: rounds run at start and by catchUp(). */
@@ -203,11 +215,7 @@ describe('the audit projector', () => {
     const before = await new PostgresTreeStore(pool).size();
 
     // Writer A inserts and stays open; writer B inserts after it (a higher seq) and commits first.
-    const held = new pg.Client({ connectionString: server.url });
-    await held.connect();
-    const early = accessRecord(4_000);
-    try {
-      await insertUncommitted(held, early);
+    await withUncommittedRecord(4_000, async (held, early) => {
       const [late] = await appendAccessRecords(accessLog, 1, 4_001);
       const waiting = projector({ batchSize: 50, gapLockTimeoutMs: 20 });
       await waiting.catchUp();
@@ -217,10 +225,7 @@ describe('the audit projector', () => {
       expect(refs).not.toContain(late?.id);
       expect(refs).not.toContain(early.id);
       await held.query('COMMIT');
-    } finally {
-      await held.query('ROLLBACK').catch(() => undefined);
-      await held.end();
-    }
+    });
 
     // A rolled-back insert leaves a seq that never commits: the records after it still go in.
     await pool.query('BEGIN; INSERT INTO audit_access_records (id, at, actor_sub, actor_role, action, record_type, ip, service, method, route, status, outcome, purpose_of_use, request_id) ' +
@@ -239,14 +244,10 @@ describe('the audit projector', () => {
     await settled.stop();
     const before = await new PostgresTreeStore(pool).size();
 
-    const held = new pg.Client({ connectionString: server.url });
-    await held.connect();
-    const early = accessRecord(5_000);
-    try {
-      await insertUncommitted(held, early);
+    await withUncommittedRecord(5_000, async (held, early) => {
       const [late] = await appendAccessRecords(accessLog, 1, 5_001);
       const gaps = new AccessSeqGaps();
-      // A lock would wait up to 10 s for the open insert: the first round must not take one.
+      // A lock would wait up to 10 s for the open insert: the first round must not take one,
       // nor another batch of the same round (a round takes several while events are backlogged).
       gaps.beginRound();
       for (let batch = 0; batch < 2; batch++) {
@@ -263,10 +264,7 @@ describe('the audit projector', () => {
       expect(outcome.batch?.accessRecords).toBe(2);
       const refs = (await leafRows()).map((l) => l.ref);
       expect(refs.indexOf(early.id)).toBeLessThan(refs.indexOf(late?.id ?? ''));
-    } finally {
-      await held.query('ROLLBACK').catch(() => undefined);
-      await held.end();
-    }
+    });
     expect(await new PostgresTreeStore(pool).size()).toBe(before + 2);
     await expectCompleteLog();
   });

@@ -121,9 +121,10 @@ export function httpAccessLog(app: FastifyInstance, options: HttpAccessLogOption
     return done;
   }
 
-  app.addHook('preSerialization', async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+  // A callback hook: every response passes here, most of them unrecorded (no promise for those).
+  app.addHook('preSerialization', (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (error: null, payload: unknown) => void) => {
     if (!recorded.has(request) && !started.has(request)) void start(request, reply.statusCode);
-    return payload;
+    done(null, payload);
   });
 
   app.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
