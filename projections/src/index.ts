@@ -15,6 +15,7 @@ export {
 } from './projectionRunner';
 export { migrateReadModels, readModelMigrations, READ_MODEL_MIGRATION_TABLE, READ_MODEL_MIGRATION_LOCK_TABLE } from './migrations/index';
 export type * from './readModelDb';
+export { feedPayload } from './feedPayload';
 export { workoutsProjection, WORKOUTS_PROJECTION } from './workouts/workoutsProjection';
 export { bodyMeasurementsProjection, BODY_MEASUREMENTS_PROJECTION } from './bodyMetrics/bodyMeasurementsProjection';
 export { profilesProjection, PROFILES_PROJECTION } from './profiles/profilesProjection';

@@ -91,9 +91,17 @@ export interface RmFeedChangesTable {
   kind: FeedKind;
   entity_id: string;
   op: FeedOp;
+  /**
+   * The entity as the change left it, for kinds whose readers do not render it (`body_measurement`)
+   * and for rows written before migration 0019; null for deletes and for `workout` and
+   * `personal_record` changes, which readers render from the read model (see `feedPayload`).
+   */
   payload: NullableJson;
   /** W3C traceparent from the event's metadata (the request that wrote it), if it had one. */
   traceparent: ColumnType<string | null, string | null | undefined, string | null>;
+  /** `workout`: the set the event logged, corrected or (with `set_deleted`) deleted, if any. */
+  set_id: ColumnType<string | null, string | null | undefined, string | null>;
+  set_deleted: ColumnType<boolean, boolean | undefined, boolean>;
 }
 
 export type FeedKind = 'workout' | 'personal_record' | 'body_measurement';

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createTokenVerifier, type TokenVerifier } from '@fitledger/auth';
 import { migrateReadModels, type ReadModelDb, type RmFeedChangesTable } from '@fitledger/projections';
 import { getDevToken, signTestToken, startDevOidcProvider, type DevOidcProvider } from '@fitledger/testing/oidc';
@@ -7,10 +8,10 @@ import { Kysely, PostgresDialect, sql, type Insertable } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildApp, inProcessChangeSource, startPgListenChangeSource, type FeedMessage, type PgListenChangeSource } from './app';
-import type { WorkoutChangeRepresentation } from './workoutRepresentation';
+import type { PersonalRecordRepresentation, WorkoutChangeRepresentation } from './workoutRepresentation';
 import { LISTENER_APPLICATION_NAME } from './feed/pgListenChangeSource';
 import { HandshakeRefused, openFeed, type FeedClient } from './testing/feedClient';
-import { commitFeedChanges, feedPosition } from './testing/readModelRows';
+import { commitFeedChanges, feedPosition, insertPersonalRecord, insertSet, insertWorkout } from './testing/readModelRows';
 
 const TENANT = '3f1e2d4c-5b6a-4798-8c0b-1a2b3c4d5e6f';
 
@@ -129,6 +130,49 @@ describe('GET /api/v1/feed (websocket)', () => {
     expect(payload.deletedSetIds).toEqual(['5e700000-0000-4000-8000-000000000002']);
     expect(payload).not.toHaveProperty('tenant_id');
     expect(record).toMatchObject({ kind: 'personal_record', op: 'delete', entityId: 'squat', payload: null });
+  });
+
+  it('renders workout and personal-record changes without a stored payload from the read model as it is when sent', async () => {
+    const workoutId = randomUUID();
+    const [kept, removed] = [randomUUID(), randomUUID()];
+    const base = { tenant_id: TENANT, subject_id: alice.sub };
+    await insertWorkout(db, { ...base, workout_id: workoutId, status: 'in_progress', title: 'Legs', sort_at: new Date('2024-05-01T07:30:00Z'), set_count: 1, total_volume_kg: 500, revision: 4 });
+    await insertSet(db, { ...base, workout_id: workoutId, set_id: kept, ordinal: 1, exercise_id: 'squat', reps: 5, load_value: 100, load_unit: 'kg', load_kg: 100 });
+    await insertPersonalRecord(db, { ...base, exercise_id: `squat-${workoutId}`, one_rm_kg: 100, five_rm_kg: 100 });
+    const elsewhere = randomUUID();
+    await insertWorkout(db, { workout_id: elsewhere, tenant_id: 'another-tenant', subject_id: alice.sub, sort_at: new Date('2024-05-02T07:30:00Z') });
+    const at = (n: number) => feedPosition(nextPosition + n);
+    const rows: Insertable<RmFeedChangesTable>[] = [
+      { subject_id: alice.sub, position: at(0), seq: 0, kind: 'workout', entity_id: workoutId, op: 'upsert', payload: null, set_id: kept },
+      { subject_id: alice.sub, position: at(0), seq: 1, kind: 'personal_record', entity_id: `squat-${workoutId}`, op: 'upsert', payload: null },
+      { subject_id: alice.sub, position: at(1), seq: 0, kind: 'workout', entity_id: workoutId, op: 'upsert', payload: null, set_id: removed, set_deleted: true },
+      // A set logged and deleted since: the change still comes, without the set.
+      { subject_id: alice.sub, position: at(2), seq: 0, kind: 'workout', entity_id: workoutId, op: 'upsert', payload: null, set_id: removed },
+      // Not sent: another tenant's workout, an entity that no longer exists.
+      { subject_id: alice.sub, position: at(3), seq: 0, kind: 'workout', entity_id: elsewhere, op: 'upsert', payload: null },
+      { subject_id: alice.sub, position: at(4), seq: 0, kind: 'personal_record', entity_id: 'gone', op: 'upsert', payload: null },
+      { subject_id: alice.sub, position: at(5), seq: 0, kind: 'personal_record', entity_id: 'gone', op: 'delete', payload: null },
+    ];
+    nextPosition += 6;
+    await commitFeedChanges(db, rows);
+    const feed = await openFeed(feedUrl, { token: alice.token });
+    const messages = await feed.take(5);
+    await feed.close();
+    expect(messages.map((m) => [m.kind, m.op, m.entityId])).toEqual([
+      ['workout', 'upsert', workoutId],
+      ['personal_record', 'upsert', `squat-${workoutId}`],
+      ['workout', 'upsert', workoutId],
+      ['workout', 'upsert', workoutId],
+      ['personal_record', 'delete', 'gone'],
+    ]);
+    const [logged, record, deleted, stale] = messages.map((m) => m.payload) as [WorkoutChangeRepresentation, PersonalRecordRepresentation, WorkoutChangeRepresentation, WorkoutChangeRepresentation];
+    expect(logged).toMatchObject({ workoutId, title: 'Legs', status: 'in_progress', totalVolumeKg: 500, revision: 4, deletedSetIds: [] });
+    expect(logged.sets.map((set) => [set.setId, set.loadKg])).toEqual([[kept, 100]]);
+    expect(record).toMatchObject({ exerciseId: `squat-${workoutId}`, oneRmKg: 100, fiveRmKg: 100, tenRmKg: null });
+    expect(deleted).toMatchObject({ sets: [], deletedSetIds: [removed] });
+    expect(stale).toMatchObject({ sets: [], deletedSetIds: [] });
+    expect(messages.at(-1)?.payload).toBeNull();
+    expect(feed.pending).toEqual([]);
   });
 
   it('resumed from the last cursor while changes keep committing, delivers every change exactly once and in order', async () => {

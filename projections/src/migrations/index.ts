@@ -17,6 +17,7 @@ import * as m0015 from './0015_leaderboard';
 import * as m0016 from './0016_planAssignment';
 import * as m0017 from './0017_rowLevelSecurity';
 import * as m0018 from './0018_feedPositionCollation';
+import * as m0019 from './0019_feedRenderedOnRead';
 
 /** The read models' migrations, in order. Names never change once released. */
 export const readModelMigrations: Readonly<Record<string, Migration>> = {
@@ -37,6 +38,7 @@ export const readModelMigrations: Readonly<Record<string, Migration>> = {
   '0016_plan_assignment': m0016,
   '0017_row_level_security': m0017,
   '0018_feed_position_collation': m0018,
+  '0019_feed_rendered_on_read': m0019,
 };
 
 export const READ_MODEL_MIGRATION_TABLE = 'rm_migrations';

@@ -3,6 +3,7 @@ import type { SetInput, WorkoutCommand } from '@fitledger/domain';
 import type { Position } from '@fitledger/event-store';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { feedPayload } from '../feedPayload';
 import { ProjectionRunner, type CommittedBatch } from '../projectionRunner';
 import type { FeedChange } from '../readModelDb';
 import { WorkoutWriter, dumpReadModels, projectionsTestEnv, waitForCheckpoint, type ProjectionsTestEnv, lastCommittedPosition } from '../testing/projectionsTestEnv';
@@ -62,8 +63,15 @@ describe('workouts projection', () => {
   const sets = (id: string) => env.db.selectFrom('rm_workout_sets').selectAll().where('workout_id', '=', id).orderBy('ordinal').execute();
   const record = (subjectId: string, exerciseId: string) =>
     env.db.selectFrom('rm_personal_records').selectAll().where('subject_id', '=', subjectId).where('exercise_id', '=', exerciseId).executeTakeFirst();
+  /** The subject's feed rows, each with its payload as a reader renders it now (`stored`: the payload column). */
   const feed = (subjectId: string) =>
-    env.db.selectFrom('rm_feed_changes').selectAll().where('subject_id', '=', subjectId).orderBy('position').orderBy('seq').execute();
+    env.db
+      .selectFrom('rm_feed_changes as f')
+      .select(['f.position', 'f.seq', 'f.kind', 'f.op', 'f.entity_id', 'f.set_id', 'f.set_deleted', 'f.payload as stored', feedPayload().as('payload')])
+      .where('f.subject_id', '=', subjectId)
+      .orderBy('f.position')
+      .orderBy('f.seq')
+      .execute();
 
   it('shows a workout, its sets and the personal records once the events are appended', async () => {
     const who = subject();
@@ -180,9 +188,16 @@ describe('workouts projection', () => {
     const w = randomUUID();
     const [heavy, light] = [randomUUID(), randomUUID()];
     const positions: Position[] = [];
-    // One batch per command: a payload is the row after its batch, so this pins what each change shows.
+    type WorkoutDelta = { status: string; sets: { set_id: string }[]; deletedSetIds: string[]; revision: number };
+    // What a reader sees of each event's workout change right after it (the entity is rendered when read).
+    const shown: WorkoutDelta[] = [];
+    const shownRecords: unknown[] = [];
     for (const command of [start(w), log(w, heavy, kg(100, 5)), log(w, light, kg(90, 3)), complete(w), remove(w, heavy), remove(w, light)]) {
-      positions.push(await run(who, command));
+      const position = await run(who, command);
+      positions.push(position);
+      const rows = (await feed(who.subjectId)).filter((c) => c.position === position);
+      shown.push(rows.find((c) => c.kind === 'workout')?.payload as WorkoutDelta);
+      shownRecords.push(rows.find((c) => c.kind === 'personal_record')?.payload);
     }
 
     const changes = await feed(who.subjectId);
@@ -198,20 +213,34 @@ describe('workouts projection', () => {
       [positions[5], 1, 'personal_record', 'delete', SQUAT], // no set left
     ]);
     expect([...positions].sort()).toEqual(positions);
+    // The rows hold keys and the set each event touched, not copies of the entities.
+    expect(changes.map((c) => [c.set_id, c.set_deleted])).toEqual([
+      [null, false],
+      [heavy, false],
+      [null, false],
+      [light, false],
+      [null, false],
+      [heavy, true],
+      [null, false],
+      [light, true],
+      [null, false],
+    ]);
+    expect(changes.every((c) => c.stored === null)).toBe(true);
 
     // Workout payloads are deltas: the workout row, the set the event logged or corrected, the set it deleted.
-    type WorkoutDelta = { status: string; sets: { set_id: string }[]; deletedSetIds: string[]; revision: number };
-    const workoutPayload = (position: Position | undefined): WorkoutDelta =>
-      changes.find((c) => c.position === position && c.kind === 'workout')?.payload as WorkoutDelta;
-    expect(workoutPayload(positions[0])).toMatchObject({ workout_id: w, status: 'in_progress', sets: [], deletedSetIds: [] });
-    expect(workoutPayload(positions[1])).toMatchObject({ sets: [{ set_id: heavy, ordinal: 1, reps: 5, load_kg: 100 }], deletedSetIds: [] });
-    expect(workoutPayload(positions[2]).sets.map((s) => s.set_id)).toEqual([light]);
-    expect(workoutPayload(positions[3])).toMatchObject({ status: 'completed', sets: [], deletedSetIds: [] });
-    expect(workoutPayload(positions[4])).toMatchObject({ sets: [], deletedSetIds: [heavy] });
-    const last = changes.at(-2)?.payload as WorkoutDelta;
-    expect(last).toMatchObject({ workout_id: w, status: 'completed', set_count: 0, sets: [], deletedSetIds: [light], revision: 5 });
-    const lowered = changes.find((c) => c.position === positions[4] && c.kind === 'personal_record')?.payload as { one_rm_kg: number };
-    expect(lowered.one_rm_kg).toBe(90);
+    expect(shown[0]).toMatchObject({ workout_id: w, status: 'in_progress', sets: [], deletedSetIds: [] });
+    expect(shown[1]).toMatchObject({ sets: [{ set_id: heavy, ordinal: 1, reps: 5, load_kg: 100 }], deletedSetIds: [] });
+    expect(shown[2]?.sets.map((s) => s.set_id)).toEqual([light]);
+    expect(shown[3]).toMatchObject({ status: 'completed', sets: [], deletedSetIds: [] });
+    expect(shown[4]).toMatchObject({ sets: [], deletedSetIds: [heavy] });
+    expect(shown[5]).toMatchObject({ workout_id: w, status: 'completed', set_count: 0, sets: [], deletedSetIds: [light], revision: 5 });
+    expect(shownRecords[1]).toMatchObject({ one_rm_kg: 100, five_rm_kg: 100 });
+    expect(shownRecords[4]).toMatchObject({ one_rm_kg: 90, five_rm_kg: null });
+    expect(shownRecords[5]).toBeNull();
+    // Read later, a change shows the entity as it is then: the heavy set is gone, the workout completed.
+    expect(changes[1]?.payload).toMatchObject({ status: 'completed', set_count: 0, sets: [], deletedSetIds: [] });
+    // The record's upsert changes are not sent once it is deleted; its delete is.
+    expect(changes[6]?.payload).toBeNull();
     expect(changes.at(-1)?.payload).toBeNull();
 
     // The in-process listeners got exactly the committed rows.

@@ -13,7 +13,7 @@ import { canonicalJson, type JsonValue } from '@fitledger/event-store';
 import { sql, type Insertable, type Selectable, type Transaction } from 'kysely';
 import { assignedByOf } from '../assignedBy';
 import type { Projection, ProjectionLogger, ReadableEvent } from '../projectionRunner';
-import type { FeedChange, ReadModelDb, RmFeedChangesTable, RmPersonalRecordsTable, RmWorkoutSetsTable } from '../readModelDb';
+import type { FeedChange, FeedOp, ReadModelDb, RmPersonalRecordsTable, RmWorkoutSetsTable } from '../readModelDb';
 import { setRow, stateFromRows, VolumeSum, workoutRow, type WorkoutIdentity, type WorkoutRow, type WorkoutSetRow } from './workoutRows';
 
 export const WORKOUTS_PROJECTION = 'workouts';
@@ -473,14 +473,14 @@ async function upsertSetRows(trx: Transaction<ReadModelDb>, rows: readonly Inser
 
 /**
  * Recomputes the touched personal records from the stored sets; writes only those whose values
- * changed. Returns the keys of the changed (upserted or deleted) records.
+ * changed. Returns the keys of the changed records, with what became of each (upserted or deleted).
  */
 async function writePersonalRecords(
   trx: Transaction<ReadModelDb>,
   touches: ReadonlyMap<string, PersonalRecordTouch>,
   holderWorkouts: HolderWorkouts,
-): Promise<Set<string>> {
-  const changed = new Set<string>();
+): Promise<Map<string, FeedOp>> {
+  const changed = new Map<string, FeedOp>();
   if (touches.size === 0) return changed;
   const subjects = [...touches.values()].map((t) => t.subjectId);
   const exercises = [...touches.values()].map((t) => t.exerciseId);
@@ -513,14 +513,14 @@ async function writePersonalRecords(
       if (current !== undefined) {
         deletes.subjects.push(touch.subjectId);
         deletes.exercises.push(touch.exerciseId);
-        changed.add(key);
+        changed.set(key, 'delete');
       }
       continue;
     }
     const row = personalRecordRow(touch, records);
     if (current !== undefined && sameRecords(current, row)) continue;
     upserts.push(row);
-    changed.add(key);
+    changed.set(key, 'upsert');
   }
   if (deletes.subjects.length > 0) {
     await sql`DELETE FROM rm_personal_records p USING unnest(${deletes.subjects}::text[], ${deletes.exercises}::text[]) AS d(subject_id, exercise_id)
@@ -703,88 +703,37 @@ function sameRecords(current: PersonalRecordRow, next: Insertable<RmPersonalReco
 
 /**
  * One change per entity an event changed, seq numbered from 0 within the event's position: its
- * workout first, then the personal records it moved (sorted by exercise id). Payloads are the rows
- * after the batch, rendered by PostgreSQL in the same statement. A workout change is a delta, so its
- * size does not grow with the workout: the rm_workouts row, `sets` (the set row the event logged or
- * corrected, if it still exists after the batch) and `deletedSetIds` (the set the event deleted).
+ * workout first, then the personal records it moved (sorted by exercise id). The rows hold keys,
+ * not copies of the entities: readers render them from the read model (`feedPayload`). A workout
+ * change also names the set the event logged or corrected, or deleted (`set_deleted`). One
+ * statement for the whole batch.
  */
-async function writeFeed(trx: Transaction<ReadModelDb>, perEvent: readonly EventChanges[], changedRecords: ReadonlySet<string>): Promise<FeedChange[]> {
-  const workoutChanges = {
-    subjects: [] as string[],
-    positions: [] as string[],
-    seqs: [] as number[],
-    ids: [] as string[],
-    setIds: [] as (string | null)[],
-    setDeleted: [] as boolean[],
-    traceparents: [] as (string | null)[],
+async function writeFeed(trx: Transaction<ReadModelDb>, perEvent: readonly EventChanges[], changedRecords: ReadonlyMap<string, FeedOp>): Promise<FeedChange[]> {
+  const changes: FeedChange[] = [];
+  const rows = { setIds: [] as (string | null)[], setDeleted: [] as boolean[], traceparents: [] as (string | null)[] };
+  const add = (change: FeedChange, setId: string | null, setDeleted: boolean, traceparent: string | null): void => {
+    changes.push(change);
+    rows.setIds.push(setId);
+    rows.setDeleted.push(setDeleted);
+    rows.traceparents.push(traceparent);
   };
-  const recordChanges = { subjects: [] as string[], positions: [] as string[], seqs: [] as number[], ids: [] as string[], traceparents: [] as (string | null)[] };
   for (const e of perEvent) {
     let seq = 0;
-    workoutChanges.subjects.push(e.subjectId);
-    workoutChanges.positions.push(e.position);
-    workoutChanges.seqs.push(seq++);
-    workoutChanges.ids.push(e.workoutId);
-    workoutChanges.setIds.push(e.setId);
-    workoutChanges.setDeleted.push(e.setDeleted);
-    workoutChanges.traceparents.push(e.traceparent);
+    add({ subjectId: e.subjectId, position: e.position, seq: seq++, kind: 'workout', entityId: e.workoutId, op: 'upsert' }, e.setId, e.setDeleted, e.traceparent);
     for (const key of e.recordKeys) {
-      if (!changedRecords.has(key)) continue;
-      recordChanges.subjects.push(e.subjectId);
-      recordChanges.positions.push(e.position);
-      recordChanges.seqs.push(seq++);
-      recordChanges.ids.push(key.slice(key.indexOf('\u0000') + 1));
-      recordChanges.traceparents.push(e.traceparent);
+      const op = changedRecords.get(key);
+      if (op === undefined) continue;
+      add({ subjectId: e.subjectId, position: e.position, seq: seq++, kind: 'personal_record', entityId: key.slice(key.indexOf('\u0000') + 1), op }, null, false, e.traceparent);
     }
   }
-  const inserted: FeedKeyRow[] = [];
-  if (workoutChanges.seqs.length > 0) {
-    const result = await sql<FeedKeyRow>`
-      WITH w AS MATERIALIZED (
-        -- Each workout's row rendered once, not once per event.
-        SELECT w.workout_id, to_jsonb(w) AS row FROM rm_workouts w WHERE w.workout_id = ANY(${[...new Set(workoutChanges.ids)]}::uuid[])
-      )
-      INSERT INTO rm_feed_changes (subject_id, position, seq, kind, entity_id, op, payload, traceparent)
-      SELECT c.subject_id, c.position, c.seq, 'workout', w.workout_id::text, 'upsert',
-             w.row || jsonb_build_object(
-               'sets', CASE WHEN s.set_id IS NULL THEN '[]'::jsonb
-                            ELSE jsonb_build_array(to_jsonb(s) - '{workout_id,tenant_id,subject_id}'::text[]) END,
-               'deletedSetIds', CASE WHEN c.set_deleted THEN jsonb_build_array(c.set_id) ELSE '[]'::jsonb END),
-             c.traceparent
-        FROM unnest(${workoutChanges.subjects}::text[], ${workoutChanges.positions}::text[], ${workoutChanges.seqs}::int[], ${workoutChanges.ids}::uuid[],
-                    ${workoutChanges.setIds}::uuid[], ${workoutChanges.setDeleted}::bool[], ${workoutChanges.traceparents}::text[])
-             AS c(subject_id, position, seq, workout_id, set_id, set_deleted, traceparent)
-        -- A lookup by primary key; OFFSET 0 keeps it so (the planner would otherwise scan the whole table right after a TRUNCATE).
-        JOIN w ON w.workout_id = c.workout_id
-        LEFT JOIN LATERAL (SELECT * FROM rm_workout_sets s WHERE NOT c.set_deleted AND s.workout_id = c.workout_id AND s.set_id = c.set_id OFFSET 0) s ON true
-      RETURNING ${FEED_KEY_COLUMNS}`.execute(trx);
-    inserted.push(...result.rows);
-  }
-  if (recordChanges.seqs.length > 0) {
-    const result = await sql<FeedKeyRow>`
-      INSERT INTO rm_feed_changes (subject_id, position, seq, kind, entity_id, op, payload, traceparent)
-      SELECT c.subject_id, c.position, c.seq, 'personal_record', c.exercise_id,
-             CASE WHEN p.subject_id IS NULL THEN 'delete' ELSE 'upsert' END,
-             CASE WHEN p.subject_id IS NULL THEN NULL ELSE to_jsonb(p) END,
-             c.traceparent
-        FROM unnest(${recordChanges.subjects}::text[], ${recordChanges.positions}::text[], ${recordChanges.seqs}::int[], ${recordChanges.ids}::text[], ${recordChanges.traceparents}::text[])
-             AS c(subject_id, position, seq, exercise_id, traceparent)
-        LEFT JOIN rm_personal_records p ON p.subject_id = c.subject_id AND p.exercise_id = c.exercise_id
-      RETURNING ${FEED_KEY_COLUMNS}`.execute(trx);
-    inserted.push(...result.rows);
-  }
-  return inserted
-    .map((r) => ({ subjectId: r.subject_id, position: r.position, seq: r.seq, kind: r.kind, entityId: r.entity_id, op: r.op }))
-    .sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : a.seq - b.seq));
+  if (changes.length === 0) return changes;
+  await sql`
+    INSERT INTO rm_feed_changes (subject_id, position, seq, kind, entity_id, op, set_id, set_deleted, traceparent)
+    SELECT * FROM unnest(${changes.map((c) => c.subjectId)}::text[], ${changes.map((c) => c.position)}::text[], ${changes.map((c) => c.seq)}::int[],
+                         ${changes.map((c) => c.kind)}::text[], ${changes.map((c) => c.entityId)}::text[], ${changes.map((c) => c.op)}::text[],
+                         ${rows.setIds}::uuid[], ${rows.setDeleted}::bool[], ${rows.traceparents}::text[])`.execute(trx);
+  return changes;
 }
-
-/**
- * What the feed INSERTs hand back: the rows' keys, not their payloads. Announced changes only wake
- * readers, who read the rows themselves; shipping every payload back (about 1.5 kB of JSON per
- * row, parsed by node-postgres) cost a rebuild more Node time and garbage than building the rows.
- */
-const FEED_KEY_COLUMNS = sql.raw('subject_id, position, seq, kind, entity_id, op');
-type FeedKeyRow = Pick<Selectable<RmFeedChangesTable>, 'subject_id' | 'position' | 'seq' | 'kind' | 'entity_id' | 'op'>;
 
 function chunks<T>(rows: readonly T[]): T[][] {
   const out: T[][] = [];

@@ -58,11 +58,14 @@ function renderPayload(row: FeedRow, preferences: UnitPreferences | undefined): 
 }
 
 /**
- * The message for a feed row, or undefined for a row the scope may not see (a payload of another
- * tenant: `rm_feed_changes` is keyed by subject only, so the tenant is checked on the payload).
+ * The message for a feed row (its payload rendered by `feedPayload`), or undefined for a row the
+ * scope may not see: a payload of another tenant (`rm_feed_changes` is keyed by subject only, so
+ * the tenant is checked on the payload), or an upsert without one.
  * With `preferences`, values also come in the person's display units (as the REST reads).
  */
 export function feedMessage(row: FeedRow, scope: ReadScope, preferences?: UnitPreferences): string | undefined {
+  // An upsert whose entity the reader cannot see (or that is gone: a later change says so) is not sent.
+  if (row.op === 'upsert' && (row.payload === null || typeof row.payload !== 'object')) return undefined;
   const payload = row.payload as { tenant_id?: unknown } | null;
   if (payload && typeof payload === 'object' && typeof payload.tenant_id === 'string' && payload.tenant_id !== scope.tenantId) return undefined;
   const cursor: FeedCursor = { position: row.position, seq: row.seq };

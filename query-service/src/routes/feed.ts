@@ -2,7 +2,7 @@ import { noteAccess } from '@fitledger/audit';
 import { AuthenticationError, sendAuthenticationProblem, type TokenVerifier } from '@fitledger/auth';
 import { HttpProblem } from '@fitledger/http';
 import { traceFeedPush } from '@fitledger/observability';
-import type { ReadModelDb } from '@fitledger/projections';
+import { feedPayload, type ReadModelDb } from '@fitledger/projections';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { sql, type Kysely } from 'kysely';
 import type { WebSocket } from 'ws';
@@ -34,11 +34,15 @@ export const CLOSE_GOING_AWAY = 1001;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 async function readFeedPage(db: Kysely<ReadModelDb>, scope: ReadScope, after: FeedCursor | undefined, limit: number): Promise<FeedEntry[]> {
-  let query = db.selectFrom('rm_feed_changes').select(['position', 'seq', 'kind', 'entity_id', 'op', 'payload', 'traceparent']).where('subject_id', '=', scope.subjectId);
+  // The entity is rendered from the read model in the same statement (feedPayload).
+  let query = db
+    .selectFrom('rm_feed_changes as f')
+    .select(['f.position', 'f.seq', 'f.kind', 'f.entity_id', 'f.op', 'f.traceparent', feedPayload().as('payload')])
+    .where('f.subject_id', '=', scope.subjectId);
   // Row comparison on the primary key (subject_id, position, seq): one index range scan.
-  if (after) query = query.where(sql<boolean>`(position, seq) > (${after.position}, ${after.seq}::int)`);
-  if (scope.feedKinds !== undefined) query = query.where('kind', 'in', [...scope.feedKinds]);
-  const rows: (FeedRow & { traceparent: string | null })[] = await query.orderBy('position').orderBy('seq').limit(limit).execute();
+  if (after) query = query.where(sql<boolean>`(f.position, f.seq) > (${after.position}, ${after.seq}::int)`);
+  if (scope.feedKinds !== undefined) query = query.where('f.kind', 'in', [...scope.feedKinds]);
+  const rows: (FeedRow & { traceparent: string | null })[] = await query.orderBy('f.position').orderBy('f.seq').limit(limit).execute();
   // Read with each page: a change of units shows from the next message on.
   const preferences = rows.length === 0 ? undefined : await loadUnitPreferences(db, scope);
   return rows.map((row) => ({
