@@ -176,16 +176,6 @@ export class VolumeSum {
     return sum;
   }
 
-  /** An independent copy (the projection's model cache hands out copies). */
-  clone(): VolumeSum {
-    const copy = new VolumeSum();
-    for (const [k, v] of this.terms) copy.terms.set(k, v);
-    for (const [k, v] of this.scaleCounts) copy.scaleCounts.set(k, v);
-    copy.total = this.total;
-    copy.scale = this.scale;
-    return copy;
-  }
-
   /** Replaces the set's term (undefined: the set is gone). */
   set(setId: string, set: LoggedSet | undefined): void {
     const old = this.terms.get(setId);

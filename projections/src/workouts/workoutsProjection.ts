@@ -158,12 +158,12 @@ export function workoutsProjection(options: { logger?: ProjectionLogger } = {}):
 
       try {
         await writeWorkouts(trx, models);
-        const changedRecords = await writePersonalRecords(trx, touches, holderWorkouts);
+        const changedRecords = await writePersonalRecords(trx, touches, holderWorkouts, models);
         const feed = await writeFeed(trx, perEvent, changedRecords);
-        // Snapshots, not the batch's working models: nothing a later batch does can reach a cached
-        // entry. Should this transaction still roll back, the rows keep their old revision and
-        // position, the entries no longer match them and are read again.
-        for (const model of models.values()) if (model.state.status !== 'none') cache.set(snapshot(model));
+        // The batch's working models themselves (see ModelCache). Should this transaction still roll
+        // back, the rows keep their old revision and position, the entries no longer match them and
+        // are read again.
+        for (const model of models.values()) if (model.state.status !== 'none') cache.set(model);
         return feed;
       } catch (error) {
         cache.clear();
@@ -178,6 +178,12 @@ export function workoutsProjection(options: { logger?: ProjectionLogger } = {}):
  * Workout models after the last committed batch, keyed by workout id. A model is only trusted while
  * its revision and position equal those of the stored row (the projection is the only writer, and a
  * rolled-back batch leaves the row behind the model), so a stale entry is simply read again.
+ *
+ * Entries are not copied in or out: the next batch that touches a workout works on its entry in
+ * place. That is safe because every change a batch makes to a model (applyEvent, the volume in
+ * writeWorkouts) comes with the event's revision and position in its identity: if the batch rolls
+ * back, the entry is ahead of its row and is dropped at the next look-up. Copying every touched
+ * model twice per batch was a tenth of a rebuild's time in Node.
  */
 class ModelCache {
   private readonly models = new Map<string, WorkoutModel>();
@@ -190,7 +196,8 @@ class ModelCache {
       this.models.delete(row.workout_id);
       return undefined;
     }
-    return snapshot(model);
+    model.changedSetIds.clear();
+    return model;
   }
 
   clear(): void {
@@ -206,11 +213,6 @@ class ModelCache {
       if (oldest.done !== true) this.models.delete(oldest.value);
     }
   }
-}
-
-/** A model no one else holds: the batch works on its own copy of the mutable parts (the state itself is immutable). */
-function snapshot(model: WorkoutModel): WorkoutModel {
-  return { identity: model.identity, state: model.state, ordinals: new Map(model.ordinals), maxOrdinal: model.maxOrdinal, changedSetIds: new Set(), volume: model.volume.clone() };
 }
 
 /** Models of the workouts the events touch: from the cache when current, otherwise from the rows (and only then their sets). */
@@ -479,6 +481,7 @@ async function writePersonalRecords(
   trx: Transaction<ReadModelDb>,
   touches: ReadonlyMap<string, PersonalRecordTouch>,
   holderWorkouts: HolderWorkouts,
+  models: ReadonlyMap<string, WorkoutModel>,
 ): Promise<Map<string, FeedOp>> {
   const changed = new Map<string, FeedOp>();
   if (touches.size === 0) return changed;
@@ -492,7 +495,7 @@ async function writePersonalRecords(
   const extend = [...touches].filter(([, t]) => t.newSets !== null);
   const sets = [
     ...(recompute.length === 0 ? [] : await recordCandidates(trx, recompute.map(([, t]) => t))),
-    ...(extend.length === 0 ? [] : await extendedCandidates(trx, extend, existingByKey, holderWorkouts)),
+    ...(extend.length === 0 ? [] : await extendedCandidates(trx, extend, existingByKey, holderWorkouts, models)),
   ];
   for (const c of sets) holderWorkouts.set(c.set_id, c.workout_id);
 
@@ -549,7 +552,7 @@ async function writePersonalRecords(
   return changed;
 }
 
-type CandidateRow = { subject_id: string; exercise_id: string; set_id: string; workout_id: string; reps: number; load_kg: string; warm_up: boolean };
+type CandidateRow = { subject_id: string; exercise_id: string; set_id: string; workout_id: string; reps: number; load_kg: string; warm_up: boolean; occurred_at: Date; ordinal: number };
 
 /**
  * Workout of recent candidate record holders, so the next batch finds a holder by primary key. A
@@ -595,7 +598,7 @@ async function recordCandidates(trx: Transaction<ReadModelDb>, touches: readonly
              max(epley) AS epley, max(brzycki) AS brzycki, max(volume) AS volume
         FROM q GROUP BY subject_id, exercise_id
     )
-    SELECT q.subject_id, q.exercise_id, q.set_id, q.workout_id, q.reps, q.load_kg, q.warm_up
+    SELECT q.subject_id, q.exercise_id, q.set_id, q.workout_id, q.reps, q.load_kg, q.warm_up, q.occurred_at, q.ordinal
       FROM q JOIN m ON m.subject_id = q.subject_id AND m.exercise_id = q.exercise_id
      WHERE q.load_kg >= m.r1 * 0.999999
         OR (q.reps >= 3 AND q.load_kg >= m.r3 * 0.999999)
@@ -615,22 +618,53 @@ async function recordCandidates(trx: Transaction<ReadModelDb>, touches: readonly
  * value; the old sets' first such set is the stored holder, so the first over the holders and the
  * new sets is the first over all sets. Holders are sets of non-cancelled workouts (a cancellation
  * recomputes), and the new sets were checked to be current and in non-cancelled workouts.
+ *
+ * The new sets, and holders in workouts this batch touched, come from the batch's models (they are
+ * what the batch has just written); only the other holders are read, by primary key when their
+ * workout is known.
  */
 async function extendedCandidates(
   trx: Transaction<ReadModelDb>,
   touches: readonly (readonly [string, PersonalRecordTouch])[],
   existingByKey: ReadonlyMap<string, PersonalRecordRow>,
   holderWorkouts: HolderWorkouts,
+  models: ReadonlyMap<string, WorkoutModel>,
 ): Promise<CandidateRow[]> {
-  const added = { subjects: [] as string[], exercises: [] as string[], workoutIds: [] as string[], setIds: [] as string[] };
-  /** Per exercise, its holders' set ids joined by commas. */
+  const found = new Map<string, CandidateRow>();
+  const setIndexes = new Map<WorkoutModel, Map<string, LoggedSet>>();
+  /** Adds the set from the batch's model of its workout; false when the batch did not touch that workout. */
+  const fromModel = (touch: PersonalRecordTouch, workoutId: string, setId: string): boolean => {
+    const model = models.get(workoutId);
+    if (model === undefined || model.state.status === 'none') return false;
+    if (model.state.status === 'cancelled' || !model.ordinals.has(setId)) return true;
+    let index = setIndexes.get(model);
+    if (index === undefined) {
+      index = new Map(model.state.sets.map((set) => [set.setId, set]));
+      setIndexes.set(model, index);
+    }
+    const set = index.get(setId);
+    const ordinal = model.ordinals.get(setId);
+    if (set === undefined || ordinal === undefined || model.identity.subjectId !== touch.subjectId || set.exerciseId !== touch.exerciseId) return true;
+    if (set.warmUp || set.loadKg === undefined || !(set.loadKg > 0) || set.reps === undefined || set.reps < 1) return true;
+    found.set(setId, {
+      subject_id: touch.subjectId,
+      exercise_id: touch.exerciseId,
+      set_id: setId,
+      workout_id: workoutId,
+      reps: set.reps,
+      load_kg: String(set.loadKg),
+      warm_up: false,
+      occurred_at: new Date(set.occurredAt),
+      ordinal,
+    });
+    return true;
+  };
+  const byKey = { subjects: [] as string[], exercises: [] as string[], workoutIds: [] as string[], setIds: [] as string[] };
+  /** Per exercise, its holders' set ids joined by commas (their workout not known). */
   const holders = { subjects: [] as string[], exercises: [] as string[], setIds: [] as string[] };
   for (const [key, touch] of touches) {
     for (const { workoutId, setId } of touch.newSets ?? []) {
-      added.subjects.push(touch.subjectId);
-      added.exercises.push(touch.exerciseId);
-      added.workoutIds.push(workoutId);
-      added.setIds.push(setId);
+      if (!fromModel(touch, workoutId, setId)) throw new Error('a new set outside the batch');
     }
     const records = existingByKey.get(key)?.records as ExercisePersonalRecords | undefined;
     if (records === undefined) continue;
@@ -641,35 +675,41 @@ async function extendedCandidates(
     for (const setId of ids) {
       const workoutId = holderWorkouts.get(setId);
       if (workoutId === undefined) continue;
-      // Known workout: looked up by primary key with the new sets.
-      added.subjects.push(touch.subjectId);
-      added.exercises.push(touch.exerciseId);
-      added.workoutIds.push(workoutId);
-      added.setIds.push(setId);
       ids.delete(setId);
+      if (fromModel(touch, workoutId, setId)) continue;
+      // Known workout: looked up by primary key.
+      byKey.subjects.push(touch.subjectId);
+      byKey.exercises.push(touch.exerciseId);
+      byKey.workoutIds.push(workoutId);
+      byKey.setIds.push(setId);
     }
     if (ids.size === 0) continue;
     holders.subjects.push(touch.subjectId);
     holders.exercises.push(touch.exerciseId);
     holders.setIds.push([...ids].join(','));
   }
-  const result = await sql<CandidateRow>`
-    WITH c AS (
-      SELECT s.subject_id, s.exercise_id, s.set_id, s.reps, s.load_kg, s.warm_up, s.occurred_at, s.workout_id, s.ordinal
-        FROM unnest(${added.subjects}::text[], ${added.exercises}::text[], ${added.workoutIds}::uuid[], ${added.setIds}::uuid[]) AS n(subject_id, exercise_id, workout_id, set_id)
-        -- OFFSET 0 keeps the lookup by primary key (right after a TRUNCATE the planner would hash the whole table).
-        CROSS JOIN LATERAL (SELECT * FROM rm_workout_sets s WHERE s.workout_id = n.workout_id AND s.set_id = n.set_id OFFSET 0) s
-       WHERE s.subject_id = n.subject_id AND s.exercise_id = n.exercise_id
-      UNION
-      SELECT s.subject_id, s.exercise_id, s.set_id, s.reps, s.load_kg, s.warm_up, s.occurred_at, s.workout_id, s.ordinal
-        FROM unnest(${holders.subjects}::text[], ${holders.exercises}::text[], ${holders.setIds}::text[]) AS h(subject_id, exercise_id, set_ids)
-        JOIN rm_workout_sets s ON s.subject_id = h.subject_id AND s.exercise_id = h.exercise_id AND s.set_id = ANY(string_to_array(h.set_ids, ',')::uuid[])
-    )
-    SELECT c.subject_id, c.exercise_id, c.set_id, c.workout_id, c.reps, c.load_kg, c.warm_up
-      FROM c JOIN rm_workouts w ON w.workout_id = c.workout_id
-     WHERE w.status <> 'cancelled' AND NOT c.warm_up AND c.load_kg > 0 AND c.reps >= 1
-     ORDER BY c.occurred_at, c.workout_id, c.ordinal`.execute(trx);
-  return result.rows;
+  if (byKey.setIds.length > 0 || holders.setIds.length > 0) {
+    const result = await sql<CandidateRow>`
+      WITH c AS (
+        SELECT s.subject_id, s.exercise_id, s.set_id, s.reps, s.load_kg, s.warm_up, s.occurred_at, s.workout_id, s.ordinal
+          FROM unnest(${byKey.subjects}::text[], ${byKey.exercises}::text[], ${byKey.workoutIds}::uuid[], ${byKey.setIds}::uuid[]) AS n(subject_id, exercise_id, workout_id, set_id)
+          -- OFFSET 0 keeps the lookup by primary key (right after a TRUNCATE the planner would hash the whole table).
+          CROSS JOIN LATERAL (SELECT * FROM rm_workout_sets s WHERE s.workout_id = n.workout_id AND s.set_id = n.set_id OFFSET 0) s
+         WHERE s.subject_id = n.subject_id AND s.exercise_id = n.exercise_id
+        UNION
+        SELECT s.subject_id, s.exercise_id, s.set_id, s.reps, s.load_kg, s.warm_up, s.occurred_at, s.workout_id, s.ordinal
+          FROM unnest(${holders.subjects}::text[], ${holders.exercises}::text[], ${holders.setIds}::text[]) AS h(subject_id, exercise_id, set_ids)
+          JOIN rm_workout_sets s ON s.subject_id = h.subject_id AND s.exercise_id = h.exercise_id AND s.set_id = ANY(string_to_array(h.set_ids, ',')::uuid[])
+      )
+      SELECT c.subject_id, c.exercise_id, c.set_id, c.workout_id, c.reps, c.load_kg, c.warm_up, c.occurred_at, c.ordinal
+        FROM c JOIN rm_workouts w ON w.workout_id = c.workout_id
+       WHERE w.status <> 'cancelled' AND NOT c.warm_up AND c.load_kg > 0 AND c.reps >= 1`.execute(trx);
+    for (const row of result.rows) if (!found.has(row.set_id)) found.set(row.set_id, row);
+  }
+  // The order recordCandidates' SQL gives: when the set was done, then workout id and ordinal.
+  return [...found.values()].sort(
+    (a, b) => a.occurred_at.getTime() - b.occurred_at.getTime() || (a.workout_id < b.workout_id ? -1 : a.workout_id > b.workout_id ? 1 : a.ordinal - b.ordinal),
+  );
 }
 
 function personalRecordRow(touch: PersonalRecordTouch, records: ExercisePersonalRecords): Insertable<RmPersonalRecordsTable> {

@@ -55,7 +55,11 @@ export interface EventRegistry {
   /** Data of `schemaVersion` brought to the current version. Does not validate. */
   upcast(type: string, schemaVersion: number, data: unknown): JsonObject;
   validate(type: string, data: unknown): ValidationResult<unknown>;
-  /** Upcast, then validate: the data a reader may rely on, or an INVALID_EVENT_DATA error. */
+  /**
+   * Upcast, then validate: the data a reader may rely on, or an INVALID_EVENT_DATA error. Data
+   * already of the current version is validated as it is, not copied first (validation never
+   * modifies it), so the result may share values with `data`: pass data no one else changes.
+   */
   read(type: string, schemaVersion: number, data: unknown): unknown;
 }
 
@@ -129,7 +133,10 @@ export function createEventRegistry(definitions: readonly EventTypeDefinition[])
     upcast,
     validate: (type, data) => definition(type).validator.check(data),
     read(type, schemaVersion, data) {
-      const result = definition(type).validator.check(upcast(type, schemaVersion, data));
+      const def = definition(type);
+      // Only upcasters need a copy of their own; the current version is checked in place.
+      const current = schemaVersion === def.schemaVersion && isJsonObject(data) ? data : upcast(type, schemaVersion, data);
+      const result = def.validator.check(current);
       if (!result.ok) {
         throw new EventSchemaError(
           'INVALID_EVENT_DATA',
