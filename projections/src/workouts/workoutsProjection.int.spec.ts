@@ -250,6 +250,65 @@ describe('workouts projection', () => {
     expect(announced.filter((c) => 'payload' in c)).toEqual([]);
   });
 
+  it('applies a batch that failed after changing its cached models as if it had never been tried', async () => {
+    const who = subject();
+    const w = randomUUID();
+    const setIds = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+    // Cached after these batches: the model the failing batch then works on in place.
+    await run(who, start(w), log(w, setIds[0] as string, kg(100, 5)), log(w, setIds[1] as string, kg(110, 3)));
+    // Fails at COMMIT (a deferred constraint trigger): after apply() returned and cached its models.
+    await env.pool.query(`CREATE TABLE IF NOT EXISTS test_failing_subjects (subject_id text PRIMARY KEY);
+      CREATE SEQUENCE IF NOT EXISTS test_feed_failures;
+      CREATE OR REPLACE FUNCTION test_fail_feed() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF EXISTS (SELECT 1 FROM test_failing_subjects WHERE subject_id = NEW.subject_id) THEN
+          PERFORM nextval('test_feed_failures');
+          RAISE EXCEPTION 'injected feed failure';
+        END IF;
+        RETURN NEW;
+      END $$;
+      DROP TRIGGER IF EXISTS test_fail_feed ON rm_feed_changes;
+      CREATE CONSTRAINT TRIGGER test_fail_feed AFTER INSERT ON rm_feed_changes DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION test_fail_feed();`);
+    const failures = async (): Promise<number> => Number((await env.pool.query<{ n: string }>(`SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS n FROM test_feed_failures`)).rows[0]?.n);
+    const before = await failures();
+    try {
+      await env.pool.query('INSERT INTO test_failing_subjects VALUES ($1)', [who.subjectId]);
+      // Logged, corrected (the heavier set now lighter), deleted, logged: each batch fails until the trigger lets go.
+      for (const command of [log(w, setIds[2] as string, kg(120, 1)), correct(w, setIds[1] as string, kg(90, 3)), remove(w, setIds[0] as string), log(w, setIds[3] as string, kg(80, 8))]) {
+        await writer.execute(who, command);
+      }
+      const deadline = Date.now() + 15_000;
+      while ((await failures()) < before + 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(await failures()).toBeGreaterThanOrEqual(before + 2);
+    } finally {
+      await env.pool.query('DELETE FROM test_failing_subjects WHERE subject_id = $1', [who.subjectId]);
+    }
+    await waitForCheckpoint(env.db, WORKOUTS_PROJECTION, await lastCommittedPosition(env.pool));
+
+    expect(await workout(w)).toMatchObject({ set_count: 3, revision: '6', total_volume_kg: '1030' });
+    expect((await sets(w)).map((s) => [s.set_id, s.ordinal, Number(s.load_kg)])).toEqual([
+      [setIds[1], 2, 90],
+      [setIds[2], 3, 120],
+      [setIds[3], 4, 80],
+    ]);
+    expect(await record(who.subjectId, SQUAT)).toMatchObject({ one_rm_kg: '120', three_rm_kg: '90', five_rm_kg: '80', ten_rm_kg: null });
+    expect((await feed(who.subjectId)).map((c) => [c.kind, c.op, c.set_id])).toEqual([
+      ['workout', 'upsert', null],
+      ['workout', 'upsert', setIds[0]],
+      ['personal_record', 'upsert', null],
+      ['workout', 'upsert', setIds[1]],
+      ['personal_record', 'upsert', null],
+      ['workout', 'upsert', setIds[2]],
+      ['personal_record', 'upsert', null],
+      ['workout', 'upsert', setIds[1]],
+      ['personal_record', 'upsert', null],
+      ['workout', 'upsert', setIds[0]],
+      ['personal_record', 'upsert', null],
+      ['workout', 'upsert', setIds[3]],
+      ['personal_record', 'upsert', null],
+    ]);
+  });
+
   it('announces every committed batch with one NOTIFY on rm_changes', async () => {
     const listener = new pg.Client({ connectionString: env.url });
     await listener.connect();

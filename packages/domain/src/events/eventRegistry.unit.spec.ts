@@ -60,6 +60,14 @@ describe('event registry', () => {
     expect(gappy.upcast('BodyWeighed', 2, { measurementId: id, weightKg: 1 })).toEqual({ measurementId: id, weightKg: 1 });
   });
 
+  it('read() validates current-version data in place, leaving it as it was, and copies data it upcasts', () => {
+    const current = Object.freeze({ measurementId: id, weightKg: 81.5, note: 'v2' });
+    expect(registry.read('BodyWeighed', 3, current)).toEqual(current);
+    const old = { measurementId: id, grams: 81500 };
+    registry.read('BodyWeighed', 1, old);
+    expect(old).toEqual({ measurementId: id, grams: 81500 });
+  });
+
   it('read() upcasts and validates, naming the failing fields', () => {
     expect(registry.read('BodyWeighed', 1, { measurementId: id, grams: 81500 })).toEqual({ measurementId: id, weightKg: 81.5, note: 'v2' });
     try {
