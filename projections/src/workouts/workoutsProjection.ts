@@ -13,7 +13,7 @@ import { canonicalJson, type JsonValue } from '@fitledger/event-store';
 import { sql, type Insertable, type Selectable, type Transaction } from 'kysely';
 import { assignedByOf } from '../assignedBy';
 import type { Projection, ProjectionLogger, ReadableEvent } from '../projectionRunner';
-import type { FeedChange, FeedOp, ReadModelDb, RmPersonalRecordsTable, RmWorkoutSetsTable } from '../readModelDb';
+import type { FeedChange, FeedOp, ReadModelDb, RmPersonalRecordsTable, RmWorkoutSetsTable, RmWorkoutsTable } from '../readModelDb';
 import { setRow, stateFromRows, VolumeSum, workoutRow, type WorkoutIdentity, type WorkoutRow, type WorkoutSetRow } from './workoutRows';
 
 export const WORKOUTS_PROJECTION = 'workouts';
@@ -379,38 +379,7 @@ async function writeWorkouts(trx: Transaction<ReadModelDb>, models: ReadonlyMap<
     changedSets.set(model, current);
   }
   const rows = [...models.values()].filter((m) => m.state.status !== 'none').map((m) => workoutRow(m.identity, m.state, m.volume.toString()));
-  for (const chunk of chunks(rows)) {
-    await trx
-      .insertInto('rm_workouts')
-      .values(chunk)
-      .onConflict((oc) =>
-        oc.column('workout_id').doUpdateSet((eb) => ({
-          tenant_id: eb.ref('excluded.tenant_id'),
-          subject_id: eb.ref('excluded.subject_id'),
-          status: eb.ref('excluded.status'),
-          title: eb.ref('excluded.title'),
-          planned_for: eb.ref('excluded.planned_for'),
-          started_at: eb.ref('excluded.started_at'),
-          completed_at: eb.ref('excluded.completed_at'),
-          cancelled_at: eb.ref('excluded.cancelled_at'),
-          perceived_exertion: eb.ref('excluded.perceived_exertion'),
-          energy_kcal: eb.ref('excluded.energy_kcal'),
-          notes: eb.ref('excluded.notes'),
-          location: eb.ref('excluded.location'),
-          exercise_ids: eb.ref('excluded.exercise_ids'),
-          set_count: eb.ref('excluded.set_count'),
-          total_volume_kg: eb.ref('excluded.total_volume_kg'),
-          revision: eb.ref('excluded.revision'),
-          sort_at: eb.ref('excluded.sort_at'),
-          updated_position: eb.ref('excluded.updated_position'),
-          source_workout_id: eb.ref('excluded.source_workout_id'),
-          planned_sets: eb.ref('excluded.planned_sets'),
-          first_recorded_at: eb.ref('excluded.first_recorded_at'),
-          assigned_by: eb.ref('excluded.assigned_by'),
-        })),
-      )
-      .execute();
-  }
+  if (rows.length > 0) await upsertRows(trx, 'rm_workouts', WORKOUT_COLUMNS, ['workout_id'], rows);
 
   const upserts = [];
   const deletes: { workoutIds: string[]; setIds: string[] } = { workoutIds: [], setIds: [] };
@@ -430,7 +399,7 @@ async function writeWorkouts(trx: Transaction<ReadModelDb>, models: ReadonlyMap<
     await sql`DELETE FROM rm_workout_sets s USING unnest(${deletes.workoutIds}::uuid[], ${deletes.setIds}::uuid[]) AS d(workout_id, set_id)
                WHERE s.workout_id = d.workout_id AND s.set_id = d.set_id`.execute(trx);
   }
-  if (upserts.length > 0) await upsertSetRows(trx, upserts);
+  if (upserts.length > 0) await upsertRows(trx, 'rm_workout_sets', SET_COLUMNS, ['workout_id', 'set_id'], upserts);
 }
 
 /** Column types of rm_workout_sets, in insert order. */
@@ -460,17 +429,61 @@ const SET_COLUMNS = [
   ['subject_id', 'text'],
 ] as const satisfies readonly (readonly [keyof RmWorkoutSetsTable, string])[];
 
-/** One statement with an array parameter per column (a VALUES list of this size costs more to parse and plan than to run). */
-async function upsertSetRows(trx: Transaction<ReadModelDb>, rows: readonly Insertable<RmWorkoutSetsTable>[]): Promise<void> {
-  const columns = SET_COLUMNS.map(([name, type]) => sql`${rows.map((r) => r[name] ?? null)}::${sql.raw(type)}[]`);
-  const names = sql.raw(SET_COLUMNS.map(([name]) => name).join(', '));
+/** Column types of rm_workouts, in insert order. A `text[]` column travels as a JSON array (unnest would flatten an array of arrays). */
+const WORKOUT_COLUMNS = [
+  ['workout_id', 'uuid'],
+  ['tenant_id', 'text'],
+  ['subject_id', 'text'],
+  ['status', 'text'],
+  ['title', 'text'],
+  ['planned_for', 'timestamptz'],
+  ['started_at', 'timestamptz'],
+  ['completed_at', 'timestamptz'],
+  ['cancelled_at', 'timestamptz'],
+  ['perceived_exertion', 'numeric'],
+  ['energy_kcal', 'numeric'],
+  ['notes', 'text'],
+  ['location', 'jsonb'],
+  ['exercise_ids', 'text[]'],
+  ['set_count', 'int'],
+  ['total_volume_kg', 'numeric'],
+  ['revision', 'bigint'],
+  ['sort_at', 'timestamptz'],
+  ['updated_position', 'text'],
+  ['source_workout_id', 'uuid'],
+  ['planned_sets', 'jsonb'],
+  ['first_recorded_at', 'timestamptz'],
+  ['assigned_by', 'text'],
+] as const satisfies readonly (readonly [keyof RmWorkoutsTable, string])[];
+
+/**
+ * Inserts or updates `rows` in one statement with an array parameter per column: a VALUES list of
+ * thousands of rows costs PostgreSQL more to parse and plan than to run, and kysely more to build.
+ */
+async function upsertRows<Table extends 'rm_workouts' | 'rm_workout_sets'>(
+  trx: Transaction<ReadModelDb>,
+  table: Table,
+  columns: readonly (readonly [keyof ReadModelDb[Table] & string, string])[],
+  key: readonly string[],
+  rows: readonly Insertable<ReadModelDb[Table]>[],
+): Promise<void> {
+  const values = (name: string): unknown[] => rows.map((r) => (r as Record<string, unknown>)[name] ?? null);
+  const params = columns.map(([name, type]) =>
+    type === 'text[]' ? sql`${values(name).map((v) => (v === null ? null : JSON.stringify(v)))}::jsonb[]` : sql`${values(name)}::${sql.raw(type)}[]`,
+  );
+  const selected = sql.raw(
+    columns.map(([name, type], i) => (type === 'text[]' ? `ARRAY(SELECT jsonb_array_elements_text(u.c${i}))` : `u.c${i}`)).join(', '),
+  );
+  const aliases = sql.raw(columns.map((_, i) => `c${i}`).join(', '));
+  const names = sql.raw(columns.map(([name]) => name).join(', '));
   const updates = sql.raw(
-    SET_COLUMNS.filter(([name]) => name !== 'workout_id' && name !== 'set_id')
+    columns
+      .filter(([name]) => !key.includes(name))
       .map(([name]) => `${name} = excluded.${name}`)
       .join(', '),
   );
-  await sql`INSERT INTO rm_workout_sets (${names}) SELECT * FROM unnest(${sql.join(columns)})
-             ON CONFLICT (workout_id, set_id) DO UPDATE SET ${updates}`.execute(trx);
+  await sql`INSERT INTO ${sql.table(table)} (${names}) SELECT ${selected} FROM unnest(${sql.join(params)}) AS u(${aliases})
+             ON CONFLICT (${sql.raw(key.join(', '))}) DO UPDATE SET ${updates}`.execute(trx);
 }
 
 /**
@@ -631,18 +644,12 @@ async function extendedCandidates(
   models: ReadonlyMap<string, WorkoutModel>,
 ): Promise<CandidateRow[]> {
   const found = new Map<string, CandidateRow>();
-  const setIndexes = new Map<WorkoutModel, Map<string, LoggedSet>>();
   /** Adds the set from the batch's model of its workout; false when the batch did not touch that workout. */
   const fromModel = (touch: PersonalRecordTouch, workoutId: string, setId: string): boolean => {
     const model = models.get(workoutId);
     if (model === undefined || model.state.status === 'none') return false;
     if (model.state.status === 'cancelled' || !model.ordinals.has(setId)) return true;
-    let index = setIndexes.get(model);
-    if (index === undefined) {
-      index = new Map(model.state.sets.map((set) => [set.setId, set]));
-      setIndexes.set(model, index);
-    }
-    const set = index.get(setId);
+    const set = currentSet(model, setId);
     const ordinal = model.ordinals.get(setId);
     if (set === undefined || ordinal === undefined || model.identity.subjectId !== touch.subjectId || set.exerciseId !== touch.exerciseId) return true;
     if (set.warmUp || set.loadKg === undefined || !(set.loadKg > 0) || set.reps === undefined || set.reps < 1) return true;
@@ -710,6 +717,13 @@ async function extendedCandidates(
   return [...found.values()].sort(
     (a, b) => a.occurred_at.getTime() - b.occurred_at.getTime() || (a.workout_id < b.workout_id ? -1 : a.workout_id > b.workout_id ? 1 : a.ordinal - b.ordinal),
   );
+}
+
+/** The set's current version: the last in the list (evolve appends); a set logged in this batch is near the end. */
+function currentSet(model: WorkoutModel, setId: string): LoggedSet | undefined {
+  const sets = model.state.sets;
+  for (let i = sets.length - 1; i >= 0; i--) if ((sets[i] as LoggedSet).setId === setId) return sets[i];
+  return undefined;
 }
 
 function personalRecordRow(touch: PersonalRecordTouch, records: ExercisePersonalRecords): Insertable<RmPersonalRecordsTable> {
