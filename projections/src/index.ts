@@ -4,6 +4,7 @@ export {
   UnknownProjectionError,
   READ_MODEL_NOTIFY_CHANNEL,
   type Projection,
+  type PreparedBatch,
   type ProjectionRunnerOptions,
   type ReadableEvent,
   type CommittedBatch,

@@ -203,8 +203,11 @@ describe('projection runner', () => {
     const inApply = new Promise<void>((resolve) => (entered = resolve));
     let release: () => void = () => undefined;
     const gate = new Promise<void>((resolve) => (release = resolve));
+    // The one-phase form (no prepare): the batch is in flight inside apply.
     const slow: Projection = {
-      ...inner,
+      name: inner.name,
+      ...(inner.eventTypes === undefined ? {} : { eventTypes: inner.eventTypes }),
+      reset: (trx) => inner.reset(trx),
       async apply(events, trx) {
         entered();
         await gate;

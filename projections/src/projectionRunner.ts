@@ -20,6 +20,28 @@ export interface Projection {
   apply(events: readonly ReadableEvent[], trx: Transaction<ReadModelDb>): Promise<FeedChange[]>;
   /** Empties the projection's tables (rebuild); runs in the same transaction that drops the checkpoint. */
   reset(trx: Transaction<ReadModelDb>): Promise<void>;
+  /**
+   * Optional two-phase form of `apply`; when present the runner uses it instead. `prepare` does the
+   * work that needs no transaction (folding events, building rows) and the returned batch writes
+   * inside the runner's transaction. Catching up, the runner prepares batch N+1 while batch N is
+   * being written, so Node's work and PostgreSQL's overlap. Batches are prepared in order, one
+   * ahead at most: prepare(N+1) starts after prepare(N) resolved and before N settles, so state kept
+   * between batches must let N+1 see N's effects, and must be forgotten when any batch settles
+   * with `committed: false`. `db` reads committed rows only (batch N may still be in flight). A
+   * prepare that throws must leave nothing behind either.
+   */
+  prepare?(events: readonly ReadableEvent[], db: Kysely<ReadModelDb>): Promise<PreparedBatch>;
+}
+
+/** A batch made ready by `Projection.prepare`. */
+export interface PreparedBatch {
+  /** Writes the batch inside the runner's transaction and returns the feed changes it wrote. */
+  write(trx: Transaction<ReadModelDb>): Promise<FeedChange[]>;
+  /**
+   * Called exactly once: `true` after the transaction committed; `false` when it failed or rolled
+   * back, or when the batch was dropped unwritten (the loop stopped or restarted).
+   */
+  settle(committed: boolean): void;
 }
 
 /** Announced in-process after a batch committed (feed changes in cursor order). */
@@ -374,20 +396,45 @@ export class ProjectionRunner {
           next.catch(() => undefined); // surfaced when awaited (not at all once the loop has ended)
           return next;
         };
+        // Two-phase projections: the next batch, once it is there and decoded, is prepared while this
+        // one is written (see Projection.prepare). At most one batch is prepared ahead.
+        let ahead: { readonly batch: readonly RecordedEvent[]; readonly plan: Promise<PreparedBatch | undefined> } | undefined;
+        let ended = false;
+        let upcoming = requestNext();
+        const prepareAhead = (): void => {
+          const next = upcoming;
+          void next.then((result) => {
+            if (ended || ahead !== undefined || result.done === true) return;
+            const decoding = decodedAhead.get(result.value);
+            if (decoding === undefined) return;
+            const plan = decoding.then((decoded) => this.prepareReadable(projection, decoded));
+            plan.catch(() => undefined); // surfaced when the batch is processed
+            ahead = { batch: result.value, plan };
+          });
+        };
         try {
-          let upcoming = requestNext();
           for (;;) {
             const result = await upcoming;
             if (result.done === true) break;
             const batch = result.value;
             upcoming = requestNext();
             if (batch.length === 0) continue;
-            await this.processBatch(projection, batch, progress, decodedAhead.get(batch));
+            let prepared: Promise<PreparedBatch | undefined> | undefined;
+            if (ahead?.batch === batch) {
+              prepared = ahead.plan;
+              ahead = undefined;
+            }
+            await this.processBatch(projection, batch, progress, decodedAhead.get(batch), prepared, projection.prepare ? prepareAhead : undefined);
             delayMs = this.retryInitialMs;
             if (until !== undefined && progress.applied >= until) return;
             if (signal.aborted) return;
           }
         } finally {
+          ended = true;
+          // A batch prepared but not written is dropped: the projection forgets what it prepared.
+          const dropped = ahead;
+          ahead = undefined;
+          if (dropped !== undefined) (await dropped.plan.catch(() => undefined))?.settle(false);
           await subscription.close();
           // Write down what the skipped batches moved, so a stop or a finished rebuild leaves the row current.
           await this.settleCheckpoint(progress, true).catch((error: unknown) => {
@@ -420,12 +467,26 @@ export class ProjectionRunner {
     return wanted.length === 0 ? undefined : Promise.all(wanted.map((e) => this.codec.decode(e)));
   }
 
+  /** The events of erased subjects left out; undefined when none is left or the projection has no `prepare`. */
+  private async prepareReadable(projection: Projection, decoded: readonly DecodedEvent[]): Promise<PreparedBatch | undefined> {
+    const readable = decoded.filter((e): e is ReadableEvent => e.erased !== true);
+    return readable.length === 0 || projection.prepare === undefined ? undefined : projection.prepare(readable, this.db);
+  }
+
   /**
    * Decodes (unless `decoding` already is under way: see runLoop), applies and checkpoints one batch
    * (see `Progress` for batches without the projection's events). A decode started ahead runs
-   * outside `traceBatch`'s span.
+   * outside `traceBatch`'s span. A two-phase projection's batch is prepared here unless `prepared`
+   * was started ahead; `onWriting` is called once its transaction is about to write.
    */
-  private async processBatch(projection: Projection, batch: readonly RecordedEvent[], progress: Progress, decoding?: Promise<DecodedEvent[]>): Promise<void> {
+  private async processBatch(
+    projection: Projection,
+    batch: readonly RecordedEvent[],
+    progress: Progress,
+    decoding?: Promise<DecodedEvent[]>,
+    prepared?: Promise<PreparedBatch | undefined>,
+    onWriting?: () => void,
+  ): Promise<void> {
     const name = projection.name;
     const from = (batch[0] as RecordedEvent).position;
     const to = (batch[batch.length - 1] as RecordedEvent).position;
@@ -444,28 +505,37 @@ export class ProjectionRunner {
     this.logger.debug({ projection: name, from, to, events: batch.length, applying: wanted.length }, 'applying batch');
 
     const run = async (): Promise<FeedChange[]> => {
-      // Decrypt before the transaction opens: key look-ups must not lengthen it.
+      // Decrypt (and prepare) before the transaction opens: key look-ups must not lengthen it.
       const decoded = await (decoding ?? Promise.all(wanted.map((e) => this.codec.decode(e))));
       const readable = decoded.filter((e): e is ReadableEvent => e.erased !== true);
       if (readable.length < decoded.length) {
         this.logger.debug({ projection: name, from, to, skippedErased: decoded.length - readable.length }, 'skipped events of erased subjects');
       }
-      return this.db.transaction().execute(async (trx) => {
-        // Read models are derived data, checkpointed with their rows: a crash may lose the last
-        // batches committed, and they are then simply applied again from the event store. No batch
-        // needs to wait for its WAL flush.
-        await sql`SET LOCAL synchronous_commit = off`.execute(trx);
-        await trx.insertInto('projection_checkpoints').values({ name, position: START }).onConflict((oc) => oc.column('name').doNothing()).execute();
-        const current = await trx.selectFrom('projection_checkpoints').select('position').where('name', '=', name).forUpdate().executeTakeFirstOrThrow();
-        if (current.position !== expected) throw new CheckpointMovedError(name, expected, current.position);
-        const changes = readable.length > 0 ? await projection.apply(readable, trx) : [];
-        await trx
-          .updateTable('projection_checkpoints')
-          .set({ position: to, updated_at: sql<Date>`now()` })
-          .where('name', '=', name)
-          .execute();
+      const plan = await (prepared ?? this.prepareReadable(projection, decoded));
+      try {
+        const changes = await this.db.transaction().execute(async (trx) => {
+          // Read models are derived data, checkpointed with their rows: a crash may lose the last
+          // batches committed, and they are then simply applied again from the event store. No batch
+          // needs to wait for its WAL flush.
+          await sql`SET LOCAL synchronous_commit = off`.execute(trx);
+          await trx.insertInto('projection_checkpoints').values({ name, position: START }).onConflict((oc) => oc.column('name').doNothing()).execute();
+          const current = await trx.selectFrom('projection_checkpoints').select('position').where('name', '=', name).forUpdate().executeTakeFirstOrThrow();
+          if (current.position !== expected) throw new CheckpointMovedError(name, expected, current.position);
+          onWriting?.();
+          const written = plan !== undefined ? await plan.write(trx) : readable.length > 0 && projection.prepare === undefined ? await projection.apply(readable, trx) : [];
+          await trx
+            .updateTable('projection_checkpoints')
+            .set({ position: to, updated_at: sql<Date>`now()` })
+            .where('name', '=', name)
+            .execute();
+          return written;
+        });
+        plan?.settle(true);
         return changes;
-      });
+      } catch (error) {
+        plan?.settle(false);
+        throw error;
+      }
     };
 
     const changes = this.traceBatch

@@ -10,9 +10,9 @@ import {
   type WorkoutState,
 } from '@fitledger/domain';
 import { canonicalJson, type JsonValue } from '@fitledger/event-store';
-import { sql, type Insertable, type Selectable, type Transaction } from 'kysely';
+import { sql, type Insertable, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { assignedByOf } from '../assignedBy';
-import type { Projection, ProjectionLogger, ReadableEvent } from '../projectionRunner';
+import type { PreparedBatch, Projection, ProjectionLogger, ReadableEvent } from '../projectionRunner';
 import type { FeedChange, FeedOp, ReadModelDb, RmPersonalRecordsTable, RmWorkoutSetsTable, RmWorkoutsTable } from '../readModelDb';
 import { setRow, stateFromRows, VolumeSum, workoutRow, type WorkoutIdentity, type WorkoutRow, type WorkoutSetRow } from './workoutRows';
 
@@ -63,6 +63,8 @@ interface PersonalRecordTouch {
    * anything else touched it (a correction, deletion or cancellation): recomputed from all sets.
    */
   newSets: { workoutId: string; setId: string }[] | null;
+  /** With `newSets`: those of them that can hold a record, as rows (taken from the models by foldBatch). */
+  newCandidates: CandidateRow[];
 }
 
 interface EventChanges {
@@ -94,110 +96,152 @@ export function workoutsProjection(options: { logger?: ProjectionLogger } = {}):
   const logger = options.logger;
   const cache = new ModelCache(MODEL_CACHE_SIZE);
   const holderWorkouts = new HolderWorkouts(HOLDER_CACHE_SIZE);
+  /** Models of batches prepared and not yet settled (newest batch wins): the next prepare looks here first. */
+  const pending = new Map<string, { readonly model: WorkoutModel; readonly batch: object }>();
+  const forget = (): void => {
+    cache.clear();
+    pending.clear();
+    holderWorkouts.clear();
+  };
+
+  const prepare = async (events: readonly ReadableEvent[], db: Kysely<ReadModelDb>): Promise<PreparedBatch> => {
+    const workoutEvents = events.filter((e) => WORKOUT_EVENT_TYPES.has(e.type as WorkoutEventType));
+    if (workoutEvents.length === 0) return { write: () => Promise.resolve([]), settle: () => undefined };
+    let models: Map<string, WorkoutModel>;
+    let folded: FoldedBatch;
+    try {
+      models = await loadModels(db, workoutEvents, cache, pending);
+      folded = foldBatch(models, workoutEvents, logger);
+    } catch (error) {
+      // Models may have been changed in place: nothing kept can be trusted any more.
+      forget();
+      throw error;
+    }
+    const batch = {};
+    for (const model of models.values()) if (model.state.status !== 'none') pending.set(model.identity.workoutId, { model, batch });
+    let settled = false;
+    return {
+      async write(trx) {
+        await writeWorkouts(trx, folded.workouts);
+        const changedRecords = await writePersonalRecords(trx, folded.touches, holderWorkouts);
+        return writeFeed(trx, folded.perEvent, changedRecords);
+      },
+      settle(committed) {
+        if (settled) return;
+        settled = true;
+        if (!committed) {
+          forget();
+          return;
+        }
+        for (const model of models.values()) {
+          if (model.state.status === 'none') continue;
+          cache.set(model);
+          if (pending.get(model.identity.workoutId)?.batch === batch) pending.delete(model.identity.workoutId);
+        }
+      },
+    };
+  };
+
   return {
     name: WORKOUTS_PROJECTION,
     eventTypes: WORKOUT_EVENT_TYPES,
 
     async reset(trx) {
+      forget();
       // The feed is shared with other projections: only this projection's kinds go.
       await sql`DELETE FROM rm_feed_changes WHERE kind IN ('workout', 'personal_record')`.execute(trx);
       await sql`TRUNCATE rm_personal_records, rm_workout_sets, rm_workouts`.execute(trx);
     },
 
+    prepare,
+
     async apply(events, trx) {
-      const workoutEvents = events.filter((e) => WORKOUT_EVENT_TYPES.has(e.type as WorkoutEventType));
-      if (workoutEvents.length === 0) return [];
-      const models = await loadModels(trx, workoutEvents, cache);
-      const touches = new Map<string, PersonalRecordTouch>();
-      const perEvent: EventChanges[] = [];
-
-      for (const recorded of workoutEvents) {
-        const applied = applyEvent(models, recorded);
-        if (applied === undefined) {
-          logger?.warn({ eventId: recorded.eventId, type: recorded.type, position: recorded.position }, 'event for a workout that does not exist: skipped');
-          continue;
-        }
-        const { subjectId, tenantId } = recorded.metadata;
-        const keys: string[] = [];
-        for (const exerciseId of applied.exerciseIds) {
-          const key = recordKey(subjectId, exerciseId);
-          keys.push(key);
-          const touch = touches.get(key);
-          const newSet = applied.newSet && applied.setId !== null ? { workoutId: applied.workoutId, setId: applied.setId } : null;
-          if (touch) {
-            touch.tenantId = tenantId;
-            touch.position = recorded.position;
-            if (newSet === null) touch.newSets = null;
-            else touch.newSets?.push(newSet);
-          } else {
-            touches.set(key, { subjectId, exerciseId, tenantId, position: recorded.position, newSets: newSet === null ? null : [newSet] });
-          }
-        }
-        perEvent.push({
-          subjectId,
-          position: recorded.position,
-          workoutId: applied.workoutId,
-          setId: applied.setId,
-          setDeleted: applied.setDeleted,
-          recordKeys: [...new Set(keys)].sort(),
-          traceparent: typeof recorded.metadata['traceparent'] === 'string' ? recorded.metadata['traceparent'] : null,
-        });
-      }
-
-      // A newly logged set still current at the end of the batch, in a workout that counts.
-      for (const touch of touches.values()) {
-        if (touch.newSets === null) continue;
-        for (const { workoutId, setId } of touch.newSets) {
-          const model = models.get(workoutId);
-          if (model === undefined || model.state.status === 'none' || model.state.status === 'cancelled' || !model.ordinals.has(setId)) {
-            touch.newSets = null;
-            break;
-          }
-        }
-      }
-
+      // Called outside a runner, which alone knows whether the transaction commits: keep nothing.
+      const plan = await prepare(events, trx);
       try {
-        await writeWorkouts(trx, models);
-        const changedRecords = await writePersonalRecords(trx, touches, holderWorkouts, models);
-        const feed = await writeFeed(trx, perEvent, changedRecords);
-        // The batch's working models themselves (see ModelCache). Should this transaction still roll
-        // back, the rows keep their old revision and position, the entries no longer match them and
-        // are read again.
-        for (const model of models.values()) if (model.state.status !== 'none') cache.set(model);
-        return feed;
-      } catch (error) {
-        cache.clear();
-        holderWorkouts.clear();
-        throw error;
+        return await plan.write(trx);
+      } finally {
+        plan.settle(false);
       }
     },
   };
 }
 
+/** What a batch writes, worked out before its transaction (see `prepare`). */
+interface FoldedBatch {
+  readonly workouts: WorkoutWrites;
+  readonly touches: ReadonlyMap<string, PersonalRecordTouch>;
+  readonly perEvent: readonly EventChanges[];
+}
+
+/** Applies the events to their models and works out every row the batch writes, except personal records (computed from the stored sets). */
+function foldBatch(models: Map<string, WorkoutModel>, workoutEvents: readonly ReadableEvent[], logger: ProjectionLogger | undefined): FoldedBatch {
+  const touches = new Map<string, PersonalRecordTouch>();
+  const perEvent: EventChanges[] = [];
+  for (const recorded of workoutEvents) {
+    const applied = applyEvent(models, recorded);
+    if (applied === undefined) {
+      logger?.warn({ eventId: recorded.eventId, type: recorded.type, position: recorded.position }, 'event for a workout that does not exist: skipped');
+      continue;
+    }
+    const { subjectId, tenantId } = recorded.metadata;
+    const keys: string[] = [];
+    for (const exerciseId of applied.exerciseIds) {
+      const key = recordKey(subjectId, exerciseId);
+      keys.push(key);
+      const touch = touches.get(key);
+      const newSet = applied.newSet && applied.setId !== null ? { workoutId: applied.workoutId, setId: applied.setId } : null;
+      if (touch) {
+        touch.tenantId = tenantId;
+        touch.position = recorded.position;
+        if (newSet === null) touch.newSets = null;
+        else touch.newSets?.push(newSet);
+      } else {
+        touches.set(key, { subjectId, exerciseId, tenantId, position: recorded.position, newSets: newSet === null ? null : [newSet], newCandidates: [] });
+      }
+    }
+    perEvent.push({
+      subjectId,
+      position: recorded.position,
+      workoutId: applied.workoutId,
+      setId: applied.setId,
+      setDeleted: applied.setDeleted,
+      recordKeys: [...new Set(keys)].sort(),
+      traceparent: typeof recorded.metadata['traceparent'] === 'string' ? recorded.metadata['traceparent'] : null,
+    });
+  }
+  // Only newly logged sets still current at the end of the batch, in a workout that counts, extend
+  // the stored records; their candidate rows are taken now, from the models as the batch leaves them.
+  for (const touch of touches.values()) {
+    if (touch.newSets === null) continue;
+    for (const { workoutId, setId } of touch.newSets) {
+      const candidate = newSetCandidate(models.get(workoutId), touch, workoutId, setId);
+      if (candidate === null) {
+        touch.newSets = null;
+        touch.newCandidates = [];
+        break;
+      }
+      if (candidate !== undefined) touch.newCandidates.push(candidate);
+    }
+  }
+  return { workouts: workoutWrites(models), touches, perEvent };
+}
+
 /**
- * Workout models after the last committed batch, keyed by workout id. A model is only trusted while
- * its revision and position equal those of the stored row (the projection is the only writer, and a
- * rolled-back batch leaves the row behind the model), so a stale entry is simply read again.
- *
- * Entries are not copied in or out: the next batch that touches a workout works on its entry in
- * place. That is safe because every change a batch makes to a model (applyEvent, the volume in
- * writeWorkouts) comes with the event's revision and position in its identity: if the batch rolls
- * back, the entry is ahead of its row and is dropped at the next look-up. Copying every touched
- * model twice per batch was a tenth of a rebuild's time in Node.
+ * Workout models after the last committed batch, keyed by workout id, least recently used dropped
+ * first. The projection is the only writer of its rows, so a model stays true while every batch
+ * commits. Entries are not copied: the next batch that touches a workout works on its model in
+ * place (copying every touched model twice per batch was a tenth of a rebuild's time in Node).
+ * Whenever a batch does not commit (it failed, rolled back, found its checkpoint moved by another
+ * runner, or was dropped unwritten) the runner settles it with `false` and the projection forgets
+ * every model, so nothing a batch changed outlives it unless it committed.
  */
 class ModelCache {
   private readonly models = new Map<string, WorkoutModel>();
   constructor(private readonly capacity: number) {}
 
-  get(row: WorkoutRow): WorkoutModel | undefined {
-    const model = this.models.get(row.workout_id);
-    if (model === undefined) return undefined;
-    if (model.identity.revision !== Number(row.revision) || model.identity.updatedPosition !== row.updated_position) {
-      this.models.delete(row.workout_id);
-      return undefined;
-    }
-    model.changedSetIds.clear();
-    return model;
+  get(workoutId: string): WorkoutModel | undefined {
+    return this.models.get(workoutId);
   }
 
   clear(): void {
@@ -215,23 +259,35 @@ class ModelCache {
   }
 }
 
-/** Models of the workouts the events touch: from the cache when current, otherwise from the rows (and only then their sets). */
-async function loadModels(trx: Transaction<ReadModelDb>, events: readonly ReadableEvent[], cache: ModelCache): Promise<Map<string, WorkoutModel>> {
-  const ids = [...new Set(events.map((e) => workoutIdOf(e)))];
-  const rows = (await trx.selectFrom('rm_workouts').selectAll().where(sql<boolean>`workout_id = ANY(${ids}::uuid[])`).execute()) as WorkoutRow[];
+/**
+ * Models of the workouts the events touch: a model of a batch prepared and not yet settled, a cached
+ * one, or one read from the committed rows (with its sets). A workout read from the rows is in no
+ * batch still unsettled (those models are in `pending`), so its committed rows are its state.
+ */
+async function loadModels(
+  db: Kysely<ReadModelDb>,
+  events: readonly ReadableEvent[],
+  cache: ModelCache,
+  pending: ReadonlyMap<string, { readonly model: WorkoutModel }>,
+): Promise<Map<string, WorkoutModel>> {
   const models = new Map<string, WorkoutModel>();
-  const misses: WorkoutRow[] = [];
-  for (const row of rows) {
-    const cached = cache.get(row);
-    if (cached === undefined) {
-      misses.push(row);
-    } else {
-      models.set(row.workout_id, cached);
+  const missing = new Set<string>();
+  for (const event of events) {
+    const id = workoutIdOf(event);
+    if (models.has(id)) continue;
+    const known = pending.get(id)?.model ?? cache.get(id);
+    if (known === undefined) {
+      missing.add(id);
+      continue;
     }
+    known.changedSetIds.clear();
+    models.set(id, known);
   }
+  if (missing.size === 0) return models;
+  const misses = (await db.selectFrom('rm_workouts').selectAll().where(sql<boolean>`workout_id = ANY(${[...missing]}::uuid[])`).execute()) as WorkoutRow[];
   if (misses.length === 0) return models;
 
-  const setRows = await trx
+  const setRows = await db
     .selectFrom('rm_workout_sets')
     .selectAll()
     .where(sql<boolean>`workout_id = ANY(${misses.map((r) => r.workout_id)}::uuid[])`)
@@ -368,38 +424,48 @@ function applyEvent(
   return { workoutId, exerciseIds, setId, setDeleted, newSet };
 }
 
-async function writeWorkouts(trx: Transaction<ReadModelDb>, models: ReadonlyMap<string, WorkoutModel>): Promise<void> {
-  // The current version of every changed set (the last wins, as evolve appends), in one pass over the sets.
-  const changedSets = new Map<WorkoutModel, Map<string, LoggedSet>>();
-  for (const model of models.values()) {
-    if (model.changedSetIds.size === 0 || model.state.status === 'none') continue;
-    const current = new Map<string, LoggedSet>();
-    for (const s of model.state.sets) if (model.changedSetIds.has(s.setId)) current.set(s.setId, s);
-    for (const setId of model.changedSetIds) model.volume.set(setId, model.ordinals.has(setId) ? current.get(setId) : undefined);
-    changedSets.set(model, current);
-  }
-  const rows = [...models.values()].filter((m) => m.state.status !== 'none').map((m) => workoutRow(m.identity, m.state, m.volume.toString()));
-  if (rows.length > 0) await upsertRows(trx, 'rm_workouts', WORKOUT_COLUMNS, ['workout_id'], rows);
+/** The rm_workouts and rm_workout_sets rows a batch writes. */
+interface WorkoutWrites {
+  readonly workouts: readonly Insertable<RmWorkoutsTable>[];
+  readonly setUpserts: readonly Insertable<RmWorkoutSetsTable>[];
+  readonly setDeletes: { readonly workoutIds: readonly string[]; readonly setIds: readonly string[] };
+}
 
-  const upserts = [];
-  const deletes: { workoutIds: string[]; setIds: string[] } = { workoutIds: [], setIds: [] };
-  for (const [model, current] of changedSets) {
-    for (const setId of model.changedSetIds) {
-      const set = current.get(setId);
-      const ordinal = model.ordinals.get(setId);
-      if (set !== undefined && ordinal !== undefined) {
-        upserts.push(setRow(model.identity, set, ordinal));
-      } else {
-        deletes.workoutIds.push(model.identity.workoutId);
-        deletes.setIds.push(setId);
+/** Every touched workout's row and its changed sets' rows, from the models at the end of the batch (the volume moves with the changed sets here). */
+function workoutWrites(models: ReadonlyMap<string, WorkoutModel>): WorkoutWrites {
+  const workouts: Insertable<RmWorkoutsTable>[] = [];
+  const setUpserts: Insertable<RmWorkoutSetsTable>[] = [];
+  const setDeletes = { workoutIds: [] as string[], setIds: [] as string[] };
+  for (const model of models.values()) {
+    if (model.state.status === 'none') continue;
+    if (model.changedSetIds.size > 0) {
+      // The current version of every changed set (the last wins, as evolve appends), in one pass over the sets.
+      const current = new Map<string, LoggedSet>();
+      for (const s of model.state.sets) if (model.changedSetIds.has(s.setId)) current.set(s.setId, s);
+      for (const setId of model.changedSetIds) {
+        const set = current.get(setId);
+        const ordinal = model.ordinals.get(setId);
+        model.volume.set(setId, ordinal === undefined ? undefined : set);
+        if (set !== undefined && ordinal !== undefined) {
+          setUpserts.push(setRow(model.identity, set, ordinal));
+        } else {
+          setDeletes.workoutIds.push(model.identity.workoutId);
+          setDeletes.setIds.push(setId);
+        }
       }
     }
+    workouts.push(workoutRow(model.identity, model.state, model.volume.toString()));
   }
-  if (deletes.setIds.length > 0) {
-    await sql`DELETE FROM rm_workout_sets s USING unnest(${deletes.workoutIds}::uuid[], ${deletes.setIds}::uuid[]) AS d(workout_id, set_id)
+  return { workouts, setUpserts, setDeletes };
+}
+
+async function writeWorkouts(trx: Transaction<ReadModelDb>, writes: WorkoutWrites): Promise<void> {
+  if (writes.workouts.length > 0) await upsertRows(trx, 'rm_workouts', WORKOUT_COLUMNS, ['workout_id'], writes.workouts);
+  if (writes.setDeletes.setIds.length > 0) {
+    await sql`DELETE FROM rm_workout_sets s USING unnest(${writes.setDeletes.workoutIds}::uuid[], ${writes.setDeletes.setIds}::uuid[]) AS d(workout_id, set_id)
                WHERE s.workout_id = d.workout_id AND s.set_id = d.set_id`.execute(trx);
   }
-  if (upserts.length > 0) await upsertRows(trx, 'rm_workout_sets', SET_COLUMNS, ['workout_id', 'set_id'], upserts);
+  if (writes.setUpserts.length > 0) await upsertRows(trx, 'rm_workout_sets', SET_COLUMNS, ['workout_id', 'set_id'], writes.setUpserts);
 }
 
 /** Column types of rm_workout_sets, in insert order. */
@@ -472,7 +538,7 @@ async function upsertRows<Table extends 'rm_workouts' | 'rm_workout_sets'>(
     type === 'text[]' ? sql`${values(name).map((v) => (v === null ? null : JSON.stringify(v)))}::jsonb[]` : sql`${values(name)}::${sql.raw(type)}[]`,
   );
   const selected = sql.raw(
-    columns.map(([name, type], i) => (type === 'text[]' ? `ARRAY(SELECT jsonb_array_elements_text(u.c${i}))` : `u.c${i}`)).join(', '),
+    columns.map(([, type], i) => (type === 'text[]' ? `ARRAY(SELECT jsonb_array_elements_text(u.c${i}))` : `u.c${i}`)).join(', '),
   );
   const aliases = sql.raw(columns.map((_, i) => `c${i}`).join(', '));
   const names = sql.raw(columns.map(([name]) => name).join(', '));
@@ -494,7 +560,6 @@ async function writePersonalRecords(
   trx: Transaction<ReadModelDb>,
   touches: ReadonlyMap<string, PersonalRecordTouch>,
   holderWorkouts: HolderWorkouts,
-  models: ReadonlyMap<string, WorkoutModel>,
 ): Promise<Map<string, FeedOp>> {
   const changed = new Map<string, FeedOp>();
   if (touches.size === 0) return changed;
@@ -508,7 +573,7 @@ async function writePersonalRecords(
   const extend = [...touches].filter(([, t]) => t.newSets !== null);
   const sets = [
     ...(recompute.length === 0 ? [] : await recordCandidates(trx, recompute.map(([, t]) => t))),
-    ...(extend.length === 0 ? [] : await extendedCandidates(trx, extend, existingByKey, holderWorkouts, models)),
+    ...(extend.length === 0 ? [] : await extendedCandidates(trx, extend, existingByKey, holderWorkouts)),
   ];
   for (const c of sets) holderWorkouts.set(c.set_id, c.workout_id);
 
@@ -632,47 +697,21 @@ async function recordCandidates(trx: Transaction<ReadModelDb>, touches: readonly
  * new sets is the first over all sets. Holders are sets of non-cancelled workouts (a cancellation
  * recomputes), and the new sets were checked to be current and in non-cancelled workouts.
  *
- * The new sets, and holders in workouts this batch touched, come from the batch's models (they are
- * what the batch has just written); only the other holders are read, by primary key when their
- * workout is known.
+ * The new sets' rows come with the touch (foldBatch took them from the models); only the holders
+ * are read, by primary key when their workout is known.
  */
 async function extendedCandidates(
   trx: Transaction<ReadModelDb>,
   touches: readonly (readonly [string, PersonalRecordTouch])[],
   existingByKey: ReadonlyMap<string, PersonalRecordRow>,
   holderWorkouts: HolderWorkouts,
-  models: ReadonlyMap<string, WorkoutModel>,
 ): Promise<CandidateRow[]> {
   const found = new Map<string, CandidateRow>();
-  /** Adds the set from the batch's model of its workout; false when the batch did not touch that workout. */
-  const fromModel = (touch: PersonalRecordTouch, workoutId: string, setId: string): boolean => {
-    const model = models.get(workoutId);
-    if (model === undefined || model.state.status === 'none') return false;
-    if (model.state.status === 'cancelled' || !model.ordinals.has(setId)) return true;
-    const set = currentSet(model, setId);
-    const ordinal = model.ordinals.get(setId);
-    if (set === undefined || ordinal === undefined || model.identity.subjectId !== touch.subjectId || set.exerciseId !== touch.exerciseId) return true;
-    if (set.warmUp || set.loadKg === undefined || !(set.loadKg > 0) || set.reps === undefined || set.reps < 1) return true;
-    found.set(setId, {
-      subject_id: touch.subjectId,
-      exercise_id: touch.exerciseId,
-      set_id: setId,
-      workout_id: workoutId,
-      reps: set.reps,
-      load_kg: String(set.loadKg),
-      warm_up: false,
-      occurred_at: new Date(set.occurredAt),
-      ordinal,
-    });
-    return true;
-  };
+  for (const [, touch] of touches) for (const candidate of touch.newCandidates) found.set(candidate.set_id, candidate);
   const byKey = { subjects: [] as string[], exercises: [] as string[], workoutIds: [] as string[], setIds: [] as string[] };
   /** Per exercise, its holders' set ids joined by commas (their workout not known). */
   const holders = { subjects: [] as string[], exercises: [] as string[], setIds: [] as string[] };
   for (const [key, touch] of touches) {
-    for (const { workoutId, setId } of touch.newSets ?? []) {
-      if (!fromModel(touch, workoutId, setId)) throw new Error('a new set outside the batch');
-    }
     const records = existingByKey.get(key)?.records as ExercisePersonalRecords | undefined;
     if (records === undefined) continue;
     const ids = new Set<string>();
@@ -683,7 +722,7 @@ async function extendedCandidates(
       const workoutId = holderWorkouts.get(setId);
       if (workoutId === undefined) continue;
       ids.delete(setId);
-      if (fromModel(touch, workoutId, setId)) continue;
+      if (found.has(setId)) continue;
       // Known workout: looked up by primary key.
       byKey.subjects.push(touch.subjectId);
       byKey.exercises.push(touch.exerciseId);
@@ -717,6 +756,31 @@ async function extendedCandidates(
   return [...found.values()].sort(
     (a, b) => a.occurred_at.getTime() - b.occurred_at.getTime() || (a.workout_id < b.workout_id ? -1 : a.workout_id > b.workout_id ? 1 : a.ordinal - b.ordinal),
   );
+}
+
+/**
+ * A set the batch newly logged, as a candidate record holder: null when it does not extend the
+ * stored records after all (gone, moved, or its workout is cancelled: the records are recomputed),
+ * undefined when it cannot hold a record (warm-up, no load or no reps).
+ */
+function newSetCandidate(model: WorkoutModel | undefined, touch: PersonalRecordTouch, workoutId: string, setId: string): CandidateRow | null | undefined {
+  if (model === undefined || model.state.status === 'none' || model.state.status === 'cancelled') return null;
+  const ordinal = model.ordinals.get(setId);
+  if (ordinal === undefined || model.identity.subjectId !== touch.subjectId) return null;
+  const set = currentSet(model, setId);
+  if (set === undefined || set.exerciseId !== touch.exerciseId) return null;
+  if (set.warmUp || set.loadKg === undefined || !(set.loadKg > 0) || set.reps === undefined || set.reps < 1) return undefined;
+  return {
+    subject_id: touch.subjectId,
+    exercise_id: touch.exerciseId,
+    set_id: setId,
+    workout_id: workoutId,
+    reps: set.reps,
+    load_kg: String(set.loadKg),
+    warm_up: false,
+    occurred_at: new Date(set.occurredAt),
+    ordinal,
+  };
 }
 
 /** The set's current version: the last in the list (evolve appends); a set logged in this batch is near the end. */
