@@ -3,12 +3,21 @@
  * its bytes (strings as UTF-8), so ("a","bc") and ("ab","c") never encode alike.
  */
 export function lengthPrefixed(parts: readonly (string | Uint8Array)[]): Buffer {
-  const chunks: Buffer[] = [];
+  // One allocation: sizes first, then each part written in place.
+  let total = 0;
+  for (const part of parts) total += 4 + (typeof part === 'string' ? Buffer.byteLength(part, 'utf8') : part.byteLength);
+  const out = Buffer.allocUnsafe(total);
+  let offset = 0;
   for (const part of parts) {
-    const bytes = typeof part === 'string' ? Buffer.from(part, 'utf8') : Buffer.from(part);
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(bytes.length);
-    chunks.push(length, bytes);
+    if (typeof part === 'string') {
+      const written = out.write(part, offset + 4, 'utf8');
+      out.writeUInt32BE(written, offset);
+      offset += 4 + written;
+    } else {
+      out.writeUInt32BE(part.byteLength, offset);
+      out.set(part, offset + 4);
+      offset += 4 + part.byteLength;
+    }
   }
-  return Buffer.concat(chunks);
+  return out;
 }

@@ -82,8 +82,19 @@ function digestWith(dataKey: DataKey, payload: string): string {
   return createHmac('sha256', deriveSubkey(dataKey, CONTENT_DIGEST_INFO)).update(payload, 'utf8').digest('base64url');
 }
 
+/** Recent AADs: a replay decrypts many events of the same subject, type and version in a row. */
+const recentAads = new Map<string, Buffer>();
+const RECENT_AADS = 1_024;
+
 function phiAad(subjectId: string, eventType: string, schemaVersion: number): Buffer {
-  return lengthPrefixed([PHI_AAD_LABEL, subjectId, eventType, String(schemaVersion)]);
+  const key = `${subjectId}\u0000${eventType}\u0000${schemaVersion}`;
+  let aad = recentAads.get(key);
+  if (aad === undefined) {
+    if (recentAads.size >= RECENT_AADS) recentAads.clear();
+    aad = lengthPrefixed([PHI_AAD_LABEL, subjectId, eventType, String(schemaVersion)]);
+    recentAads.set(key, aad);
+  }
+  return aad;
 }
 
 function assertSchemaVersion(schemaVersion: number): void {
