@@ -132,6 +132,8 @@ export class UnknownProjectionError extends Error {
 
 export const READ_MODEL_NOTIFY_CHANNEL = 'rm_changes';
 const MAX_TRACEPARENTS = 32;
+/** Events decoded between two turns of the event loop (see decodeAll). */
+const DECODE_SLICE = 250;
 
 const silentLogger: ProjectionLogger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -401,6 +403,13 @@ export class ProjectionRunner {
         let ahead: { readonly batch: readonly RecordedEvent[]; readonly plan: Promise<PreparedBatch | undefined> } | undefined;
         let ended = false;
         let upcoming = requestNext();
+        /** Whether the batch after the one in hand was asked for (see the loop). */
+        let requested = true;
+        const requestOnce = (): void => {
+          if (requested) return;
+          requested = true;
+          upcoming = requestNext();
+        };
         const prepareAhead = (): void => {
           const next = upcoming;
           void next.then((result) => {
@@ -417,14 +426,37 @@ export class ProjectionRunner {
             const result = await upcoming;
             if (result.done === true) break;
             const batch = result.value;
-            upcoming = requestNext();
-            if (batch.length === 0) continue;
+            requested = false;
+            // A two-phase projection asks for the next batch once this one's transaction writes: the
+            // next batch's decoding then overlaps the write instead of holding up the transaction's
+            // first statements. Others ask at once (their decoding overlaps the whole transaction).
+            if (projection.prepare === undefined) requestOnce();
+            if (batch.length === 0) {
+              requestOnce();
+              continue;
+            }
             let prepared: Promise<PreparedBatch | undefined> | undefined;
             if (ahead?.batch === batch) {
               prepared = ahead.plan;
               ahead = undefined;
             }
-            await this.processBatch(projection, batch, progress, decodedAhead.get(batch), prepared, projection.prepare ? prepareAhead : undefined);
+            try {
+              await this.processBatch(
+                projection,
+                batch,
+                progress,
+                decodedAhead.get(batch),
+                prepared,
+                projection.prepare
+                  ? () => {
+                      requestOnce();
+                      prepareAhead();
+                    }
+                  : undefined,
+              );
+            } finally {
+              requestOnce();
+            }
             delayMs = this.retryInitialMs;
             if (until !== undefined && progress.applied >= until) return;
             if (signal.aborted) return;
@@ -464,7 +496,22 @@ export class ProjectionRunner {
   /** Starts decrypting the projection's events of a batch; undefined when it has none. Runs outside any transaction: key look-ups must not lengthen one. */
   private decodeWanted(projection: Projection, batch: readonly RecordedEvent[]): Promise<DecodedEvent[]> | undefined {
     const wanted = this.wantedOf(projection, batch);
-    return wanted.length === 0 ? undefined : Promise.all(wanted.map((e) => this.codec.decode(e)));
+    return wanted.length === 0 ? undefined : this.decodeAll(wanted);
+  }
+
+  /**
+   * Decodes events in slices of DECODE_SLICE, letting the event loop run between slices. Decoding
+   * runs while another batch's statements are under way: all at once it would be one long burst
+   * of microtasks during which no reply of the database is handled, and the database would wait.
+   */
+  private async decodeAll(events: readonly RecordedEvent[]): Promise<DecodedEvent[]> {
+    if (events.length <= DECODE_SLICE) return Promise.all(events.map((e) => this.codec.decode(e)));
+    const decoded: DecodedEvent[] = [];
+    for (let i = 0; i < events.length; i += DECODE_SLICE) {
+      if (i > 0) await yieldToEventLoop();
+      decoded.push(...(await Promise.all(events.slice(i, i + DECODE_SLICE).map((e) => this.codec.decode(e)))));
+    }
+    return decoded;
   }
 
   /** The events of erased subjects left out; undefined when none is left or the projection has no `prepare`. */
@@ -506,7 +553,7 @@ export class ProjectionRunner {
 
     const run = async (): Promise<FeedChange[]> => {
       // Decrypt (and prepare) before the transaction opens: key look-ups must not lengthen it.
-      const decoded = await (decoding ?? Promise.all(wanted.map((e) => this.codec.decode(e))));
+      const decoded = await (decoding ?? this.decodeAll(wanted));
       const readable = decoded.filter((e): e is ReadableEvent => e.erased !== true);
       if (readable.length < decoded.length) {
         this.logger.debug({ projection: name, from, to, skippedErased: decoded.length - readable.length }, 'skipped events of erased subjects');
@@ -660,6 +707,11 @@ export function safeError(error: unknown): { name: string; code?: string; messag
   if (!(error instanceof Error)) return { name: 'NonError', message: 'a non-Error value was thrown' };
   const code = (error as { code?: unknown }).code;
   return { name: error.name, ...(typeof code === 'string' ? { code } : {}), message: error.message };
+}
+
+/** Lets pending I/O callbacks (database replies) run before going on. */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -12,7 +12,7 @@ import {
 import { canonicalJson, type JsonValue } from '@fitledger/event-store';
 import { sql, type Insertable, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { assignedByOf } from '../assignedBy';
-import type { PreparedBatch, Projection, ProjectionLogger, ReadableEvent } from '../projectionRunner';
+import { yieldToEventLoop, type PreparedBatch, type Projection, type ProjectionLogger, type ReadableEvent } from '../projectionRunner';
 import type { FeedChange, FeedOp, ReadModelDb, RmPersonalRecordsTable, RmWorkoutSetsTable, RmWorkoutsTable } from '../readModelDb';
 import { setRow, stateFromRows, VolumeSum, workoutRow, type WorkoutIdentity, type WorkoutRow, type WorkoutSetRow } from './workoutRows';
 
@@ -31,6 +31,9 @@ const WORKOUT_EVENT_TYPES: ReadonlySet<WorkoutEventType> = new Set<WorkoutEventT
 
 /** Rows per INSERT statement: keeps every statement well below PostgreSQL's 65 535 parameters. */
 const CHUNK = 1_000;
+
+/** Events folded between two turns of the event loop (see foldBatch). */
+const FOLD_SLICE = 500;
 
 /** Workout models kept between batches, so a batch does not re-read every set of the workouts it touches. */
 const MODEL_CACHE_SIZE = 10_000;
@@ -111,7 +114,7 @@ export function workoutsProjection(options: { logger?: ProjectionLogger } = {}):
     let folded: FoldedBatch;
     try {
       models = await loadModels(db, workoutEvents, cache, pending);
-      folded = foldBatch(models, workoutEvents, logger);
+      folded = await foldBatch(models, workoutEvents, logger);
     } catch (error) {
       // Models may have been changed in place: nothing kept can be trusted any more.
       forget();
@@ -174,11 +177,16 @@ interface FoldedBatch {
   readonly perEvent: readonly EventChanges[];
 }
 
-/** Applies the events to their models and works out every row the batch writes, except personal records (computed from the stored sets). */
-function foldBatch(models: Map<string, WorkoutModel>, workoutEvents: readonly ReadableEvent[], logger: ProjectionLogger | undefined): FoldedBatch {
+/**
+ * Applies the events to their models and works out every row the batch writes, except personal
+ * records (computed from the stored sets). Lets the event loop run every FOLD_SLICE events: the
+ * previous batch's statements may be under way meanwhile, and their replies should not wait.
+ */
+async function foldBatch(models: Map<string, WorkoutModel>, workoutEvents: readonly ReadableEvent[], logger: ProjectionLogger | undefined): Promise<FoldedBatch> {
   const touches = new Map<string, PersonalRecordTouch>();
   const perEvent: EventChanges[] = [];
-  for (const recorded of workoutEvents) {
+  for (const [index, recorded] of workoutEvents.entries()) {
+    if (index > 0 && index % FOLD_SLICE === 0) await yieldToEventLoop();
     const applied = applyEvent(models, recorded);
     if (applied === undefined) {
       logger?.warn({ eventId: recorded.eventId, type: recorded.type, position: recorded.position }, 'event for a workout that does not exist: skipped');
