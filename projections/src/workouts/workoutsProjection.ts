@@ -11,6 +11,7 @@ import {
 } from '@fitledger/domain';
 import { canonicalJson, type JsonValue } from '@fitledger/event-store';
 import { sql, type Insertable, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { arrayLiteral } from '../arrayLiteral';
 import { assignedByOf } from '../assignedBy';
 import { yieldToEventLoop, type PreparedBatch, type Projection, type ProjectionLogger, type ReadableEvent } from '../projectionRunner';
 import type { FeedChange, FeedOp, ReadModelDb, RmPersonalRecordsTable, RmWorkoutSetsTable, RmWorkoutsTable } from '../readModelDb';
@@ -543,7 +544,9 @@ async function upsertRows<Table extends 'rm_workouts' | 'rm_workout_sets'>(
 ): Promise<void> {
   const values = (name: string): unknown[] => rows.map((r) => (r as Record<string, unknown>)[name] ?? null);
   const params = columns.map(([name, type]) =>
-    type === 'text[]' ? sql`${values(name).map((v) => (v === null ? null : JSON.stringify(v)))}::jsonb[]` : sql`${values(name)}::${sql.raw(type)}[]`,
+    type === 'text[]'
+      ? sql`${arrayLiteral(values(name).map((v) => (v === null ? null : JSON.stringify(v))))}::jsonb[]`
+      : sql`${arrayLiteral(values(name))}::${sql.raw(type)}[]`,
   );
   const selected = sql.raw(
     columns.map(([, type], i) => (type === 'text[]' ? `ARRAY(SELECT jsonb_array_elements_text(u.c${i}))` : `u.c${i}`)).join(', '),
@@ -855,9 +858,9 @@ async function writeFeed(trx: Transaction<ReadModelDb>, perEvent: readonly Event
   if (changes.length === 0) return changes;
   await sql`
     INSERT INTO rm_feed_changes (subject_id, position, seq, kind, entity_id, op, set_id, set_deleted, traceparent)
-    SELECT * FROM unnest(${changes.map((c) => c.subjectId)}::text[], ${changes.map((c) => c.position)}::text[], ${changes.map((c) => c.seq)}::int[],
-                         ${changes.map((c) => c.kind)}::text[], ${changes.map((c) => c.entityId)}::text[], ${changes.map((c) => c.op)}::text[],
-                         ${rows.setIds}::uuid[], ${rows.setDeleted}::bool[], ${rows.traceparents}::text[])`.execute(trx);
+    SELECT * FROM unnest(${arrayLiteral(changes.map((c) => c.subjectId))}::text[], ${arrayLiteral(changes.map((c) => c.position))}::text[], ${arrayLiteral(changes.map((c) => c.seq))}::int[],
+                         ${arrayLiteral(changes.map((c) => c.kind))}::text[], ${arrayLiteral(changes.map((c) => c.entityId))}::text[], ${arrayLiteral(changes.map((c) => c.op))}::text[],
+                         ${arrayLiteral(rows.setIds)}::uuid[], ${arrayLiteral(rows.setDeleted)}::bool[], ${arrayLiteral(rows.traceparents)}::text[])`.execute(trx);
   return changes;
 }
 
