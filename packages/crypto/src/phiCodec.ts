@@ -54,14 +54,15 @@ export class PhiCodec {
     const dataKey = await this.keys.get(subjectId);
     const secret = decryptJson(token, dataKey, phiAad(subjectId, eventType, schemaVersion));
     if (!isJsonObject(secret)) throw new CiphertextTamperedError('sealed payload is not an object');
-    const plainEntries = Object.entries(sealed).filter(([field]) => field !== PHI_FIELD);
-    const secretEntries = Object.entries(secret);
-    // Seal never puts a field both in the clear and in the ciphertext.
-    const plainNames = new Set(plainEntries.map(([field]) => field));
-    if (secretEntries.some(([field]) => plainNames.has(field))) {
-      throw new CiphertextTamperedError('sealed data repeats an encrypted field in the clear');
+    // The fields in the clear, then the decrypted ones (one pass each: this runs for every event read).
+    const opened: Record<string, JsonValue> = {};
+    for (const [field, value] of Object.entries(sealed)) if (field !== PHI_FIELD) defineField(opened, field, value);
+    for (const [field, value] of Object.entries(secret)) {
+      // Seal never puts a field both in the clear and in the ciphertext.
+      if (Object.hasOwn(opened, field)) throw new CiphertextTamperedError('sealed data repeats an encrypted field in the clear');
+      defineField(opened, field, value);
     }
-    return Object.fromEntries<JsonValue>([...plainEntries, ...secretEntries]);
+    return opened;
   }
 }
 
@@ -80,6 +81,12 @@ function digestPayload(eventType: string, schemaVersion: number, data: JsonObjec
 
 function digestWith(dataKey: DataKey, payload: string): string {
   return createHmac('sha256', deriveSubkey(dataKey, CONTENT_DIGEST_INFO)).update(payload, 'utf8').digest('base64url');
+}
+
+/** Sets an own field; `__proto__` too (an assignment would change the prototype instead). */
+function defineField(target: Record<string, JsonValue>, field: string, value: JsonValue): void {
+  if (field === '__proto__') Object.defineProperty(target, field, { value, enumerable: true, writable: true, configurable: true });
+  else target[field] = value;
 }
 
 /** Recent AADs: a replay decrypts many events of the same subject, type and version in a row. */

@@ -77,6 +77,25 @@ describe('PHI codec', () => {
     expect(await codec.open('subject-1', 'SetLogged', 1, reordered)).toEqual(setLogged);
   });
 
+  it('opens a field named __proto__ as an own field, in the clear or sealed, and leaves the prototype alone', async () => {
+    const codec = new PhiCodec(new InMemoryKeyStore());
+    for (const plainFields of [['__proto__'], []]) {
+      const data = JSON.parse('{"__proto__": {"polluted": true}, "reps": 5}') as JsonObject;
+      const { data: sealed } = await codec.seal('subject-1', 'SetLogged', 1, data, plainFields);
+      const opened = await codec.open('subject-1', 'SetLogged', 1, JSON.parse(JSON.stringify(sealed)) as JsonObject);
+      expect(Object.getPrototypeOf(opened)).toBe(Object.prototype);
+      expect(Object.hasOwn(opened, '__proto__')).toBe(true);
+      expect(Object.keys(opened).sort()).toEqual(['__proto__', 'reps']);
+      expect((opened as { polluted?: unknown }).polluted).toBeUndefined();
+    }
+  });
+
+  it('refuses sealed data that repeats an encrypted field in the clear', async () => {
+    const codec = new PhiCodec(new InMemoryKeyStore());
+    const { data } = await codec.seal('subject-1', 'SetLogged', 1, setLogged, plain);
+    await expect(codec.open('subject-1', 'SetLogged', 1, { ...data, reps: 5 })).rejects.toBeInstanceOf(CiphertextTamperedError);
+  });
+
   it('gives the same digest for the same plaintext even though the ciphertexts differ', async () => {
     const codec = new PhiCodec(new InMemoryKeyStore());
     await fc.assert(

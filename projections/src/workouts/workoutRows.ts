@@ -73,7 +73,10 @@ export function stateFromRows(row: WorkoutRow, sets: readonly WorkoutSetRow[]): 
 
 /** Exercises of the logged sets in logging order, then those only planned. */
 export function exerciseIdsOf(state: WorkoutState): string[] {
-  return [...new Set([...state.sets.map((s) => s.exerciseId), ...state.plannedSets.map((s) => s.exerciseId)])];
+  const ids = new Set<string>();
+  for (const set of state.sets) ids.add(set.exerciseId);
+  for (const set of state.plannedSets) ids.add(set.exerciseId);
+  return [...ids];
 }
 
 /** The row; total_volume_kg is the exact decimal sum kept by the projection (see VolumeSum). */

@@ -448,9 +448,14 @@ function workoutWrites(models: ReadonlyMap<string, WorkoutModel>): WorkoutWrites
   for (const model of models.values()) {
     if (model.state.status === 'none') continue;
     if (model.changedSetIds.size > 0) {
-      // The current version of every changed set (the last wins, as evolve appends), in one pass over the sets.
+      // The current version of every changed set: the last in the list (evolve appends), so the
+      // search runs from the end and stops once every changed set still there is found.
       const current = new Map<string, LoggedSet>();
-      for (const s of model.state.sets) if (model.changedSetIds.has(s.setId)) current.set(s.setId, s);
+      const sets = model.state.sets;
+      for (let i = sets.length - 1; i >= 0 && current.size < model.changedSetIds.size; i--) {
+        const set = sets[i] as LoggedSet;
+        if (model.changedSetIds.has(set.setId) && !current.has(set.setId)) current.set(set.setId, set);
+      }
       for (const setId of model.changedSetIds) {
         const set = current.get(setId);
         const ordinal = model.ordinals.get(setId);
