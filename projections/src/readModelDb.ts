@@ -344,9 +344,8 @@ export interface ReadModelDb {
 
 /**
  * The key of one row of `rm_feed_changes`: what changed for a subject at an event. Feed cursor =
- * (position, seq). The row's `payload` (the entity's read-model row after the batch that wrote the
- * change, as PostgreSQL's `to_jsonb` renders it; null with op 'delete') stays in the table: commit
- * listeners only learn which subjects to wake, and feeds read the rows.
+ * (position, seq). Commit listeners only learn which subjects to wake; feeds read the rows and
+ * render their payloads (`feedPayload`).
  */
 export interface FeedChange {
   readonly subjectId: string;

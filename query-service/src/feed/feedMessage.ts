@@ -22,8 +22,9 @@ export interface FeedMessage {
   readonly entityId: string;
   /**
    * Shaped like the REST representations; null when op is `delete`. `workout`: the WorkoutSummary
-   * after the change plus the sets it logged or corrected (`sets`) and deleted (`deletedSetIds`).
-   * `personal_record`: the PersonalRecord after the change. `body_measurement`: the BodyMeasurement.
+   * plus the sets the change logged or corrected (`sets`) and deleted (`deletedSetIds`).
+   * `personal_record`: the PersonalRecord. `body_measurement`: the BodyMeasurement. Workouts and
+   * personal records are rendered from the read model when the message is sent (see `feedPayload`).
    */
   readonly payload: WorkoutChangeRepresentation | PersonalRecordRepresentation | BodyMeasurementRepresentation | null;
 }

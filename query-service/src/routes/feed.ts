@@ -143,6 +143,8 @@ export function feedRoutes(
         'The server sends JSON messages {cursor, kind, op, entityId, payload} in order: first every change after `after`, then new ones as they commit. ' +
         'A `workout` payload is a WorkoutChange (the WorkoutSummary plus only the `sets` the change logged or corrected and the `deletedSetIds`); ' +
         'a `personal_record` payload is a PersonalRecord, or null when op is `delete`. ' +
+        'Workout and personal-record payloads show the entity as it is when the message is sent (a change read later shows the later state; ' +
+        'applied in cursor order, the messages end at the current state); an upsert of an entity that no longer exists is not sent, a later change says what became of it. ' +
         'Reconnect with the last cursor received to resume without gap or duplicate. Closes with 1008 when the token expires.',
       tags: ['feed'],
       querystring: {
