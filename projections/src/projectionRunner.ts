@@ -419,7 +419,7 @@ export class ProjectionRunner {
             const plan = decoding.then((decoded) => this.prepareReadable(projection, decoded));
             plan.catch(() => undefined); // surfaced when the batch is processed
             ahead = { batch: result.value, plan };
-          });
+          }, () => undefined); // a failed read surfaces where the loop awaits `upcoming`
         };
         try {
           for (;;) {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { NewEvent, RecordedEvent } from '@fitledger/event-store';
+import type { EventStore, NewEvent, RecordedEvent } from '@fitledger/event-store';
 import type { DecodedEvent } from '@fitledger/event-codec';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProjectionRunner, type PreparedBatch, type Projection, type ReadableEvent } from './projectionRunner';
@@ -106,6 +106,39 @@ describe('projection runner: two-phase projections', () => {
     }
   });
 
+  it('survives a failed read of the next batch while one is written: the loop resumes from its checkpoint', async () => {
+    await env.store.appendToStream(`probe-${randomUUID()}`, probes(30));
+    const head = await lastCommittedPosition(env.pool);
+    let reads = 0;
+    // The store as the runner sees it: the first subscription's second read fails.
+    const flaky: EventStore = Object.create(env.store) as EventStore;
+    flaky.subscribeToAll = (options) => {
+      const subscription = env.store.subscribeToAll(options);
+      const inner = subscription[Symbol.asyncIterator]();
+      const failing = reads === 0;
+      reads++;
+      let calls = 0;
+      return {
+        close: () => subscription.close(),
+        [Symbol.asyncIterator]: () => ({
+          next: () => (failing && ++calls === 2 ? Promise.reject(new Error('injected read failure')) : inner.next()),
+          return: (value?: unknown) => inner.return?.(value) ?? Promise.resolve({ done: true as const, value: undefined }),
+        }),
+      };
+    };
+    const projection = probing(() => Promise.resolve());
+    const runner = new ProjectionRunner({ store: flaky, codec: passThrough, db: env.db, projections: [projection], batchSize: 10, retryDelay: { initialMs: 10 } });
+    runner.start();
+    try {
+      await waitForCheckpoint(env.db, projection.name, head);
+    } finally {
+      await runner.stop();
+    }
+    expect(reads).toBeGreaterThanOrEqual(2); // subscribed again after the failure
+    const committed = projection.steps.filter(([what, , c]) => what === 'settle' && c === true).map(([, first]) => first);
+    expect(new Set(committed).size).toBe(committed.length);
+  });
+
   it('drops the batch prepared ahead when the one being written fails, then prepares and writes both again', async () => {
     let failed = false;
     const projection = probing(async (_first, steps) => {
@@ -122,8 +155,8 @@ describe('projection runner: two-phase projections', () => {
     runner.start();
     try {
       await waitForCheckpoint(env.db, projection.name, head);
-      await until(() => projection.steps.filter(([what, , committed]) => what === 'settle' && committed === true).length === 6);
     } finally {
+      // Stopping waits for the loop: every batch it wrote is settled by then.
       await runner.stop();
     }
     const settles = projection.steps.filter(([what]) => what === 'settle');
