@@ -4,7 +4,7 @@ import type { Position } from '@fitledger/event-store';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { feedPayload } from '../feedPayload';
-import { ProjectionRunner, type CommittedBatch } from '../projectionRunner';
+import { ProjectionRunner, type CommittedBatch, type PreparedBatch, type ReadableEvent } from '../projectionRunner';
 import type { FeedChange } from '../readModelDb';
 import { WorkoutWriter, dumpReadModels, projectionsTestEnv, waitForCheckpoint, type ProjectionsTestEnv, lastCommittedPosition } from '../testing/projectionsTestEnv';
 import { WORKOUTS_PROJECTION, workoutsProjection } from './workoutsProjection';
@@ -307,6 +307,50 @@ describe('workouts projection', () => {
       ['workout', 'upsert', setIds[3]],
       ['personal_record', 'upsert', null],
     ]);
+  });
+
+  it('never caches models a batch changed before it failed in prepare, even when the batch before it commits afterwards', async () => {
+    // Its own database: the runner of this suite must not apply these events itself.
+    const own = await projectionsTestEnv('proj_workouts_forget');
+    try {
+      const ownWriter = new WorkoutWriter(own);
+      const who = subject();
+      const w = randomUUID();
+      const [s1, s2] = [randomUUID(), randomUUID()];
+      for (const command of [start(w), log(w, s1, kg(100, 5)), log(w, s2, kg(110, 3))]) await ownWriter.execute(who, command);
+      const decoded = await Promise.all((await own.store.readAll({ maxCount: 100 })).map((e) => own.codec.decode(e)));
+      const [started, first, second] = decoded.filter((e): e is ReadableEvent => e.erased !== true);
+      if (started === undefined || first === undefined || second === undefined) throw new Error('three events expected');
+      let failOnWarn = false;
+      const logger = { debug: () => undefined, info: () => undefined, error: () => undefined, warn: () => {
+        if (failOnWarn) throw new Error('injected failure in the middle of a fold');
+      } };
+      const projection = workoutsProjection({ logger });
+      const prepare = (events: ReadableEvent[]) => (projection.prepare as NonNullable<typeof projection.prepare>)(events, own.db);
+      const commit = async (plan: PreparedBatch) => {
+        await own.db.transaction().execute((trx) => plan.write(trx));
+        plan.settle(true);
+      };
+      await commit(await prepare([started])); // the workout's model is cached
+      const a = await prepare([first]); // batch A logs s1, not written yet
+      // Batch B, prepared ahead: it logs s2 into the same model, in place, then fails (an event of a
+      // workout that does not exist is logged, and the logger throws).
+      failOnWarn = true;
+      const orphan: ReadableEvent = { ...second, eventId: randomUUID(), data: { ...(second.data as object), workoutId: randomUUID() } };
+      await expect(prepare([second, orphan])).rejects.toThrow('injected failure');
+      failOnWarn = false;
+      await commit(a); // A commits after B failed
+      await commit(await prepare([second])); // B again, from A's rows
+      const row = await own.db.selectFrom('rm_workouts').selectAll().where('workout_id', '=', w).executeTakeFirstOrThrow();
+      expect(row).toMatchObject({ set_count: 2, revision: '2' });
+      const stored = await own.db.selectFrom('rm_workout_sets').select(['set_id', 'ordinal']).where('workout_id', '=', w).orderBy('ordinal').execute();
+      expect(stored).toEqual([
+        { set_id: s1, ordinal: 1 },
+        { set_id: s2, ordinal: 2 },
+      ]);
+    } finally {
+      await own.close();
+    }
   });
 
   it('announces every committed batch with one NOTIFY on rm_changes', async () => {

@@ -102,7 +102,14 @@ export function workoutsProjection(options: { logger?: ProjectionLogger } = {}):
   const holderWorkouts = new HolderWorkouts(HOLDER_CACHE_SIZE);
   /** Models of batches prepared and not yet settled (newest batch wins): the next prepare looks here first. */
   const pending = new Map<string, { readonly model: WorkoutModel; readonly batch: object }>();
+  /**
+   * Bumped whenever everything kept is forgotten. A batch prepared in an earlier generation never
+   * puts its models back into the cache, even if it commits: they may carry changes of a batch
+   * that failed half-way through its prepare (models are changed in place).
+   */
+  let generation = 0;
   const forget = (): void => {
+    generation++;
     cache.clear();
     pending.clear();
     holderWorkouts.clear();
@@ -111,11 +118,15 @@ export function workoutsProjection(options: { logger?: ProjectionLogger } = {}):
   const prepare = async (events: readonly ReadableEvent[], db: Kysely<ReadModelDb>): Promise<PreparedBatch> => {
     const workoutEvents = events.filter((e) => WORKOUT_EVENT_TYPES.has(e.type as WorkoutEventType));
     if (workoutEvents.length === 0) return { write: () => Promise.resolve([]), settle: () => undefined };
+    const preparedIn = generation;
     let models: Map<string, WorkoutModel>;
     let folded: FoldedBatch;
     try {
       models = await loadModels(db, workoutEvents, cache, pending);
       folded = await foldBatch(models, workoutEvents, logger);
+      // Forgotten meanwhile (an earlier batch failed while this one was prepared ahead): the models
+      // this batch started from may not be what the rows will hold. The runner drops such a batch.
+      if (generation !== preparedIn) throw new Error('the workouts projection forgot its models while a batch was prepared');
     } catch (error) {
       // Models may have been changed in place: nothing kept can be trusted any more.
       forget();
@@ -137,6 +148,7 @@ export function workoutsProjection(options: { logger?: ProjectionLogger } = {}):
           forget();
           return;
         }
+        if (generation !== preparedIn) return;
         for (const model of models.values()) {
           if (model.state.status === 'none') continue;
           cache.set(model);
