@@ -7,8 +7,9 @@ import { sql, type RawBuilder } from 'kysely';
  * - `workout`: the rm_workouts row, plus `sets` (the set row the change logged or corrected, while
  *   it exists) and `deletedSetIds` (the set it deleted);
  * - `personal_record`: the rm_personal_records row.
- * Null for a delete, and for an upsert whose entity the reader cannot see (row-level security) or
- * that no longer exists: a later change of the same entity says what became of it.
+ * Null for a delete, and for an upsert whose entity the reader cannot see (row-level security), that
+ * now belongs to another organisation than the change (a personal record takes the organisation
+ * of its last change), or that no longer exists: a later change of the entity says what became of it.
  *
  * A change read some time after it was written therefore shows the entity as it is when read, not
  * as the change left it: applied in cursor order, the changes still end at the current state.
@@ -23,8 +24,9 @@ export function feedPayload(): RawBuilder<unknown> {
                                    FROM rm_workout_sets s
                                   WHERE NOT f.set_deleted AND s.workout_id = w.workout_id AND s.set_id = f.set_id), '[]'::jsonb),
                'deletedSetIds', CASE WHEN f.set_deleted THEN jsonb_build_array(f.set_id) ELSE '[]'::jsonb END)
-        FROM rm_workouts w WHERE w.workout_id = f.entity_id::uuid)
+        FROM rm_workouts w WHERE w.workout_id = f.entity_id::uuid AND (f.tenant_id IS NULL OR w.tenant_id = f.tenant_id))
     WHEN f.kind = 'personal_record' THEN (
-      SELECT to_jsonb(p) FROM rm_personal_records p WHERE p.subject_id = f.subject_id AND p.exercise_id = f.entity_id)
+      SELECT to_jsonb(p) FROM rm_personal_records p
+       WHERE p.subject_id = f.subject_id AND p.exercise_id = f.entity_id AND (f.tenant_id IS NULL OR p.tenant_id = f.tenant_id))
   END`;
 }

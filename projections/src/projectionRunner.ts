@@ -90,11 +90,7 @@ export interface ProjectionRunnerOptions {
   readonly projections: readonly Projection[];
   /** Most events per batch, i.e. per read-model transaction (default 500). */
   readonly batchSize?: number;
-  /**
-   * Most events per batch while `rebuild` replays up to the head (default `batchSize`). Bigger
-   * batches amortise each transaction's fixed costs; feed payloads show entities as of the end of the
-   * batch that wrote them, so they may differ from those written live.
-   */
+  /** Most events per batch while `rebuild` replays up to the head (default `batchSize`). Bigger batches amortise each transaction's fixed costs. */
   readonly rebuildBatchSize?: number;
   readonly onCommitted?: CommitListener;
   readonly logger?: ProjectionLogger;
@@ -466,7 +462,7 @@ export class ProjectionRunner {
           // A batch prepared but not written is dropped: the projection forgets what it prepared.
           const dropped = ahead;
           ahead = undefined;
-          if (dropped !== undefined) (await dropped.plan.catch(() => undefined))?.settle(false);
+          if (dropped !== undefined) this.settleQuietly(projection, await dropped.plan.catch(() => undefined), false);
           await subscription.close();
           // Write down what the skipped batches moved, so a stop or a finished rebuild leaves the row current.
           await this.settleCheckpoint(progress, true).catch((error: unknown) => {
@@ -534,65 +530,86 @@ export class ProjectionRunner {
     prepared?: Promise<PreparedBatch | undefined>,
     onWriting?: () => void,
   ): Promise<void> {
-    const name = projection.name;
-    const from = (batch[0] as RecordedEvent).position;
-    const to = (batch[batch.length - 1] as RecordedEvent).position;
-    throwIfMoved(progress);
-    const wanted = this.wantedOf(projection, batch);
-    if (wanted.length === 0) {
+    // A plan prepared ahead is this call's to settle until `run` takes it over: an error before
+    // then (a failed checkpoint write, a moved checkpoint) drops it.
+    let planTaken = false;
+    try {
+      const name = projection.name;
+      const from = (batch[0] as RecordedEvent).position;
+      const to = (batch[batch.length - 1] as RecordedEvent).position;
+      throwIfMoved(progress);
+      const wanted = this.wantedOf(projection, batch);
+      if (wanted.length === 0) {
+        progress.applied = to;
+        this.scheduleCheckpointWrite(progress);
+        this.announce({ projection: name, position: to, changes: [] }, false);
+        return;
+      }
+      // The transaction below writes the checkpoint itself, from the row as this loop last left it.
+      await this.settleCheckpoint(progress, false);
+      throwIfMoved(progress);
+      const expected = progress.stored;
+      this.logger.debug({ projection: name, from, to, events: batch.length, applying: wanted.length }, 'applying batch');
+
+      const run = async (): Promise<FeedChange[]> => {
+        // Decrypt (and prepare) before the transaction opens: key look-ups must not lengthen it.
+        const decoded = await (decoding ?? this.decodeAll(wanted));
+        const readable = decoded.filter((e): e is ReadableEvent => e.erased !== true);
+        if (readable.length < decoded.length) {
+          this.logger.debug({ projection: name, from, to, skippedErased: decoded.length - readable.length }, 'skipped events of erased subjects');
+        }
+        const plan = await (prepared ?? this.prepareReadable(projection, decoded));
+        planTaken = true;
+        try {
+          const changes = await this.db.transaction().execute(async (trx) => {
+            // Read models are derived data, checkpointed with their rows: a crash may lose the last
+            // batches committed, and they are then simply applied again from the event store. No batch
+            // needs to wait for its WAL flush.
+            await sql`SET LOCAL synchronous_commit = off`.execute(trx);
+            await trx.insertInto('projection_checkpoints').values({ name, position: START }).onConflict((oc) => oc.column('name').doNothing()).execute();
+            const current = await trx.selectFrom('projection_checkpoints').select('position').where('name', '=', name).forUpdate().executeTakeFirstOrThrow();
+            if (current.position !== expected) throw new CheckpointMovedError(name, expected, current.position);
+            onWriting?.();
+            const written = plan !== undefined ? await plan.write(trx) : readable.length > 0 && projection.prepare === undefined ? await projection.apply(readable, trx) : [];
+            await trx
+              .updateTable('projection_checkpoints')
+              .set({ position: to, updated_at: sql<Date>`now()` })
+              .where('name', '=', name)
+              .execute();
+            return written;
+          });
+          this.settleQuietly(projection, plan, true);
+          return changes;
+        } catch (error) {
+          this.settleQuietly(projection, plan, false);
+          throw error;
+        }
+      };
+
+      const changes = this.traceBatch
+        ? await this.traceBatch({ projection: name, fromPosition: from, toPosition: to, eventCount: batch.length, traceparents: traceparentsOf(wanted) }, run)
+        : await run();
+
+      progress.stored = to;
       progress.applied = to;
-      this.scheduleCheckpointWrite(progress);
-      this.announce({ projection: name, position: to, changes: [] }, false);
-      return;
+      this.logger.debug({ projection: name, position: to, changes: changes.length }, 'batch committed');
+      this.announce({ projection: name, position: to, changes }, true);
+    } catch (error) {
+      if (!planTaken && prepared !== undefined) {
+        planTaken = true;
+        this.settleQuietly(projection, await prepared.catch(() => undefined), false);
+      }
+      throw error;
     }
-    // The transaction below writes the checkpoint itself, from the row as this loop last left it.
-    await this.settleCheckpoint(progress, false);
-    throwIfMoved(progress);
-    const expected = progress.stored;
-    this.logger.debug({ projection: name, from, to, events: batch.length, applying: wanted.length }, 'applying batch');
+  }
 
-    const run = async (): Promise<FeedChange[]> => {
-      // Decrypt (and prepare) before the transaction opens: key look-ups must not lengthen it.
-      const decoded = await (decoding ?? this.decodeAll(wanted));
-      const readable = decoded.filter((e): e is ReadableEvent => e.erased !== true);
-      if (readable.length < decoded.length) {
-        this.logger.debug({ projection: name, from, to, skippedErased: decoded.length - readable.length }, 'skipped events of erased subjects');
-      }
-      const plan = await (prepared ?? this.prepareReadable(projection, decoded));
-      try {
-        const changes = await this.db.transaction().execute(async (trx) => {
-          // Read models are derived data, checkpointed with their rows: a crash may lose the last
-          // batches committed, and they are then simply applied again from the event store. No batch
-          // needs to wait for its WAL flush.
-          await sql`SET LOCAL synchronous_commit = off`.execute(trx);
-          await trx.insertInto('projection_checkpoints').values({ name, position: START }).onConflict((oc) => oc.column('name').doNothing()).execute();
-          const current = await trx.selectFrom('projection_checkpoints').select('position').where('name', '=', name).forUpdate().executeTakeFirstOrThrow();
-          if (current.position !== expected) throw new CheckpointMovedError(name, expected, current.position);
-          onWriting?.();
-          const written = plan !== undefined ? await plan.write(trx) : readable.length > 0 && projection.prepare === undefined ? await projection.apply(readable, trx) : [];
-          await trx
-            .updateTable('projection_checkpoints')
-            .set({ position: to, updated_at: sql<Date>`now()` })
-            .where('name', '=', name)
-            .execute();
-          return written;
-        });
-        plan?.settle(true);
-        return changes;
-      } catch (error) {
-        plan?.settle(false);
-        throw error;
-      }
-    };
-
-    const changes = this.traceBatch
-      ? await this.traceBatch({ projection: name, fromPosition: from, toPosition: to, eventCount: batch.length, traceparents: traceparentsOf(wanted) }, run)
-      : await run();
-
-    progress.stored = to;
-    progress.applied = to;
-    this.logger.debug({ projection: name, position: to, changes: changes.length }, 'batch committed');
-    this.announce({ projection: name, position: to, changes }, true);
+  /** Settles a prepared batch; a projection's error there is logged (the batch's outcome stands). */
+  private settleQuietly(projection: Projection, plan: PreparedBatch | undefined, committed: boolean): void {
+    try {
+      plan?.settle(committed);
+    } catch (error) {
+      this.logger.error({ projection: projection.name, committed, err: safeError(error) }, 'settling a prepared batch failed');
+    }
   }
 
   /** Writes a checkpoint moved only by skipped batches after `checkpointWriteDelayMs`, unless a write is already due or running. */

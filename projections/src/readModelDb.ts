@@ -102,6 +102,8 @@ export interface RmFeedChangesTable {
   /** `workout`: the set the event logged, corrected or (with `set_deleted`) deleted, if any. */
   set_id: ColumnType<string | null, string | null | undefined, string | null>;
   set_deleted: ColumnType<boolean, boolean | undefined, boolean>;
+  /** The organisation of the event that wrote the row (migration 0021); null on rows written before. */
+  tenant_id: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export type FeedKind = 'workout' | 'personal_record' | 'body_measurement';

@@ -142,18 +142,22 @@ describe('GET /api/v1/feed (websocket)', () => {
     const elsewhere = randomUUID();
     await insertWorkout(db, { workout_id: elsewhere, tenant_id: 'another-tenant', subject_id: alice.sub, sort_at: new Date('2024-05-02T07:30:00Z') });
     const at = (n: number) => feedPosition(nextPosition + n);
+    const mine = { subject_id: alice.sub, payload: null, tenant_id: TENANT };
     const rows: Insertable<RmFeedChangesTable>[] = [
-      { subject_id: alice.sub, position: at(0), seq: 0, kind: 'workout', entity_id: workoutId, op: 'upsert', payload: null, set_id: kept },
-      { subject_id: alice.sub, position: at(0), seq: 1, kind: 'personal_record', entity_id: `squat-${workoutId}`, op: 'upsert', payload: null },
-      { subject_id: alice.sub, position: at(1), seq: 0, kind: 'workout', entity_id: workoutId, op: 'upsert', payload: null, set_id: removed, set_deleted: true },
+      { ...mine, position: at(0), seq: 0, kind: 'workout', entity_id: workoutId, op: 'upsert', set_id: kept },
+      { ...mine, position: at(0), seq: 1, kind: 'personal_record', entity_id: `squat-${workoutId}`, op: 'upsert' },
+      { ...mine, position: at(1), seq: 0, kind: 'workout', entity_id: workoutId, op: 'upsert', set_id: removed, set_deleted: true },
       // A set logged and deleted since: the change still comes, without the set.
-      { subject_id: alice.sub, position: at(2), seq: 0, kind: 'workout', entity_id: workoutId, op: 'upsert', payload: null, set_id: removed },
-      // Not sent: another tenant's workout, an entity that no longer exists.
-      { subject_id: alice.sub, position: at(3), seq: 0, kind: 'workout', entity_id: elsewhere, op: 'upsert', payload: null },
-      { subject_id: alice.sub, position: at(4), seq: 0, kind: 'personal_record', entity_id: 'gone', op: 'upsert', payload: null },
-      { subject_id: alice.sub, position: at(5), seq: 0, kind: 'personal_record', entity_id: 'gone', op: 'delete', payload: null },
+      { ...mine, position: at(2), seq: 0, kind: 'workout', entity_id: workoutId, op: 'upsert', set_id: removed },
+      // Not sent: another tenant's workout, an entity that no longer exists, changes written in
+      // another organisation (even when the entity now belongs to this one, or is a delete).
+      { ...mine, position: at(3), seq: 0, kind: 'workout', entity_id: elsewhere, op: 'upsert', tenant_id: null },
+      { ...mine, position: at(4), seq: 0, kind: 'personal_record', entity_id: 'gone', op: 'upsert' },
+      { ...mine, position: at(5), seq: 0, kind: 'personal_record', entity_id: 'gone', op: 'delete' },
+      { ...mine, position: at(6), seq: 0, kind: 'personal_record', entity_id: `squat-${workoutId}`, op: 'upsert', tenant_id: 'another-tenant' },
+      { ...mine, position: at(6), seq: 1, kind: 'personal_record', entity_id: 'squat-elsewhere', op: 'delete', tenant_id: 'another-tenant' },
     ];
-    nextPosition += 6;
+    nextPosition += 7;
     await commitFeedChanges(db, rows);
     const feed = await openFeed(feedUrl, { token: alice.token });
     const messages = await feed.take(5);

@@ -49,7 +49,7 @@ export function bodyMeasurementsProjection(): Projection {
 
     async apply(events: readonly ReadableEvent[], trx: Transaction<ReadModelDb>): Promise<FeedChange[]> {
       const last = new Map<string, Row | null>();
-      const changes: { subjectId: string; position: string; measurementId: string; traceparent: string | null; row: Row | null }[] = [];
+      const changes: { subjectId: string; tenantId: string; position: string; measurementId: string; traceparent: string | null; row: Row | null }[] = [];
       for (const recorded of events) {
         const event = { type: recorded.type, data: recorded.data } as BodyMeasurementEvent;
         const meta = { tenantId: recorded.metadata.tenantId, subjectId: recorded.metadata.subjectId, revision: recorded.revision, position: recorded.position };
@@ -73,7 +73,7 @@ export function bodyMeasurementsProjection(): Projection {
         }
         last.set(event.data.measurementId, row);
         const traceparent = recorded.metadata['traceparent'];
-        changes.push({ subjectId: meta.subjectId, position: meta.position, measurementId: event.data.measurementId, traceparent: typeof traceparent === 'string' ? traceparent : null, row });
+        changes.push({ subjectId: meta.subjectId, tenantId: meta.tenantId, position: meta.position, measurementId: event.data.measurementId, traceparent: typeof traceparent === 'string' ? traceparent : null, row });
       }
 
       const deleted = [...last].filter(([, row]) => row === null).map(([id]) => id);
@@ -104,11 +104,11 @@ export function bodyMeasurementsProjection(): Projection {
       // the row as of that event (not of the batch end): the same whatever the batch boundaries.
       const payloads = changes.map((c) => (c.row === null ? null : JSON.stringify({ ...c.row, measured_at: new Date(c.row.measured_at).toISOString(), revision: Number(c.row.revision) })));
       const result = await sql<{ subject_id: string; position: string; seq: number; kind: 'body_measurement'; entity_id: string; op: 'upsert' | 'delete' }>`
-        INSERT INTO rm_feed_changes (subject_id, position, seq, kind, entity_id, op, payload, traceparent)
-        SELECT c.subject_id, c.position, 0, 'body_measurement', c.measurement_id::text, CASE WHEN c.payload IS NULL THEN 'delete' ELSE 'upsert' END, c.payload, c.traceparent
+        INSERT INTO rm_feed_changes (subject_id, position, seq, kind, entity_id, op, payload, traceparent, tenant_id)
+        SELECT c.subject_id, c.position, 0, 'body_measurement', c.measurement_id::text, CASE WHEN c.payload IS NULL THEN 'delete' ELSE 'upsert' END, c.payload, c.traceparent, c.tenant_id
           FROM unnest(${changes.map((c) => c.subjectId)}::text[], ${changes.map((c) => c.position)}::text[], ${changes.map((c) => c.measurementId)}::uuid[],
-                      ${payloads}::jsonb[], ${changes.map((c) => c.traceparent)}::text[])
-               AS c(subject_id, position, measurement_id, payload, traceparent)
+                      ${payloads}::jsonb[], ${changes.map((c) => c.traceparent)}::text[], ${changes.map((c) => c.tenantId)}::text[])
+               AS c(subject_id, position, measurement_id, payload, traceparent, tenant_id)
         RETURNING subject_id, position, seq, kind, entity_id, op`.execute(trx);
       return result.rows
         .map((r) => ({ subjectId: r.subject_id, position: r.position, seq: r.seq, kind: r.kind, entityId: r.entity_id, op: r.op }))

@@ -66,6 +66,9 @@ async function seedPerson(tenant: string, subject: string): Promise<void> {
   // An upsert (payload: the entity's row, tenant included) and a delete (no payload).
   await q(`INSERT INTO rm_feed_changes (subject_id, position, seq, kind, entity_id, op, payload) VALUES ($2, $3, 0, 'workout', $4, 'upsert', jsonb_build_object('tenant_id', $1::text, 'subject_id', $2::text))`, [position, workout]);
   await pool.query(`INSERT INTO rm_feed_changes (subject_id, position, seq, kind, entity_id, op, payload) VALUES ($1, $2, 1, 'personal_record', 'squat', 'delete', NULL)`, [subject, position]);
+  // Rows as the projections write them since migrations 0019/0021: no payload, the event's tenant.
+  await q(`INSERT INTO rm_feed_changes (subject_id, position, seq, kind, entity_id, op, payload, tenant_id) VALUES ($2, $3, 2, 'workout', $4, 'upsert', NULL, $1)`, [position, workout]);
+  await q(`INSERT INTO rm_feed_changes (subject_id, position, seq, kind, entity_id, op, payload, tenant_id) VALUES ($2, $3, 3, 'personal_record', 'squat', 'delete', NULL, $1)`, [position]);
   for (const visibility of ['private', 'organisation']) {
     const template = randomUUID();
     await q(`INSERT INTO rm_templates (template_id, tenant_id, subject_id, visibility, name, planned_sets, version, revision, updated_position) VALUES ($3, $1, $2, $4, 'T', '[]', 1, 1, '0')`, [template, visibility]);
@@ -119,8 +122,9 @@ describe('row-level security on the read models (migration 0017)', () => {
     rm_plans: [2, 0, 1, 0],
     rm_goals: [2, 0, 1, 0],
     rm_consents: [2, 0, 1, 0],
-    // Alice's delete marker (an entity id, no payload) is keyed by subject only.
-    rm_feed_changes: [4, 0, 2, 1],
+    // Alice's old-style delete marker (an entity id, no payload, no tenant) is keyed by subject only;
+    // rows with a tenant stay in it whatever their payload.
+    rm_feed_changes: [8, 0, 4, 1],
     // B's organisation template is B's to share: visible in B, never alice's.
     rm_templates: [4, 0, 2, 1],
     rm_template_versions: [4, 0, 2, 1],

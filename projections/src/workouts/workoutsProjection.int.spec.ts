@@ -67,7 +67,7 @@ describe('workouts projection', () => {
   const feed = (subjectId: string) =>
     env.db
       .selectFrom('rm_feed_changes as f')
-      .select(['f.position', 'f.seq', 'f.kind', 'f.op', 'f.entity_id', 'f.set_id', 'f.set_deleted', 'f.payload as stored', feedPayload().as('payload')])
+      .select(['f.position', 'f.seq', 'f.kind', 'f.op', 'f.entity_id', 'f.set_id', 'f.set_deleted', 'f.tenant_id', 'f.payload as stored', feedPayload().as('payload')])
       .where('f.subject_id', '=', subjectId)
       .orderBy('f.position')
       .orderBy('f.seq')
@@ -225,7 +225,7 @@ describe('workouts projection', () => {
       [light, true],
       [null, false],
     ]);
-    expect(changes.every((c) => c.stored === null)).toBe(true);
+    expect(changes.every((c) => c.stored === null && c.tenant_id === who.tenantId)).toBe(true);
 
     // Workout payloads are deltas: the workout row, the set the event logged or corrected, the set it deleted.
     expect(shown[0]).toMatchObject({ workout_id: w, status: 'in_progress', sets: [], deletedSetIds: [] });

@@ -73,6 +73,8 @@ interface PersonalRecordTouch {
 
 interface EventChanges {
   readonly subjectId: string;
+  /** The event's organisation: its feed rows are visible in that organisation only. */
+  readonly tenantId: string;
   readonly position: string;
   readonly workoutId: string;
   /** The set the event logged, corrected or deleted, if any. */
@@ -223,6 +225,7 @@ async function foldBatch(models: Map<string, WorkoutModel>, workoutEvents: reado
     }
     perEvent.push({
       subjectId,
+      tenantId,
       position: recorded.position,
       workoutId: applied.workoutId,
       setId: applied.setId,
@@ -856,28 +859,30 @@ function sameRecords(current: PersonalRecordRow, next: Insertable<RmPersonalReco
  */
 async function writeFeed(trx: Transaction<ReadModelDb>, perEvent: readonly EventChanges[], changedRecords: ReadonlyMap<string, FeedOp>): Promise<FeedChange[]> {
   const changes: FeedChange[] = [];
-  const rows = { setIds: [] as (string | null)[], setDeleted: [] as boolean[], traceparents: [] as (string | null)[] };
-  const add = (change: FeedChange, setId: string | null, setDeleted: boolean, traceparent: string | null): void => {
+  const rows = { tenantIds: [] as string[], setIds: [] as (string | null)[], setDeleted: [] as boolean[], traceparents: [] as (string | null)[] };
+  const add = (change: FeedChange, e: EventChanges, setId: string | null, setDeleted: boolean): void => {
     changes.push(change);
+    rows.tenantIds.push(e.tenantId);
     rows.setIds.push(setId);
     rows.setDeleted.push(setDeleted);
-    rows.traceparents.push(traceparent);
+    rows.traceparents.push(e.traceparent);
   };
   for (const e of perEvent) {
     let seq = 0;
-    add({ subjectId: e.subjectId, position: e.position, seq: seq++, kind: 'workout', entityId: e.workoutId, op: 'upsert' }, e.setId, e.setDeleted, e.traceparent);
+    add({ subjectId: e.subjectId, position: e.position, seq: seq++, kind: 'workout', entityId: e.workoutId, op: 'upsert' }, e, e.setId, e.setDeleted);
     for (const key of e.recordKeys) {
       const op = changedRecords.get(key);
       if (op === undefined) continue;
-      add({ subjectId: e.subjectId, position: e.position, seq: seq++, kind: 'personal_record', entityId: key.slice(key.indexOf('\u0000') + 1), op }, null, false, e.traceparent);
+      add({ subjectId: e.subjectId, position: e.position, seq: seq++, kind: 'personal_record', entityId: key.slice(key.indexOf('\u0000') + 1), op }, e, null, false);
     }
   }
   if (changes.length === 0) return changes;
   await sql`
-    INSERT INTO rm_feed_changes (subject_id, position, seq, kind, entity_id, op, set_id, set_deleted, traceparent)
+    INSERT INTO rm_feed_changes (subject_id, position, seq, kind, entity_id, op, set_id, set_deleted, traceparent, tenant_id)
     SELECT * FROM unnest(${arrayLiteral(changes.map((c) => c.subjectId))}::text[], ${arrayLiteral(changes.map((c) => c.position))}::text[], ${arrayLiteral(changes.map((c) => c.seq))}::int[],
                          ${arrayLiteral(changes.map((c) => c.kind))}::text[], ${arrayLiteral(changes.map((c) => c.entityId))}::text[], ${arrayLiteral(changes.map((c) => c.op))}::text[],
-                         ${arrayLiteral(rows.setIds)}::uuid[], ${arrayLiteral(rows.setDeleted)}::bool[], ${arrayLiteral(rows.traceparents)}::text[])`.execute(trx);
+                         ${arrayLiteral(rows.setIds)}::uuid[], ${arrayLiteral(rows.setDeleted)}::bool[], ${arrayLiteral(rows.traceparents)}::text[],
+                         ${arrayLiteral(rows.tenantIds)}::text[])`.execute(trx);
   return changes;
 }
 

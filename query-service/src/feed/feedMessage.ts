@@ -36,6 +36,8 @@ export interface FeedRow {
   readonly entity_id: string;
   readonly op: FeedOp;
   readonly payload: unknown;
+  /** The organisation of the event that wrote the row; null or absent on rows written before it was kept. */
+  readonly tenant_id?: string | null;
 }
 
 function renderPayload(row: FeedRow, preferences: UnitPreferences | undefined): FeedMessage['payload'] {
@@ -60,11 +62,12 @@ function renderPayload(row: FeedRow, preferences: UnitPreferences | undefined): 
 
 /**
  * The message for a feed row (its payload rendered by `feedPayload`), or undefined for a row the
- * scope may not see: a payload of another tenant (`rm_feed_changes` is keyed by subject only, so
- * the tenant is checked on the payload), or an upsert without one.
+ * scope may not see: a row or a payload of another tenant (`rm_feed_changes` is keyed by subject
+ * only; row-level security checks the same), or an upsert without a payload.
  * With `preferences`, values also come in the person's display units (as the REST reads).
  */
 export function feedMessage(row: FeedRow, scope: ReadScope, preferences?: UnitPreferences): string | undefined {
+  if (typeof row.tenant_id === 'string' && row.tenant_id !== scope.tenantId) return undefined;
   // An upsert whose entity the reader cannot see (or that is gone: a later change says so) is not sent.
   if (row.op === 'upsert' && (row.payload === null || typeof row.payload !== 'object')) return undefined;
   const payload = row.payload as { tenant_id?: unknown } | null;

@@ -37,7 +37,7 @@ async function readFeedPage(db: Kysely<ReadModelDb>, scope: ReadScope, after: Fe
   // The entity is rendered from the read model in the same statement (feedPayload).
   let query = db
     .selectFrom('rm_feed_changes as f')
-    .select(['f.position', 'f.seq', 'f.kind', 'f.entity_id', 'f.op', 'f.traceparent', feedPayload().as('payload')])
+    .select(['f.position', 'f.seq', 'f.kind', 'f.entity_id', 'f.op', 'f.traceparent', 'f.tenant_id', feedPayload().as('payload')])
     .where('f.subject_id', '=', scope.subjectId);
   // Row comparison on the primary key (subject_id, position, seq): one index range scan.
   if (after) query = query.where(sql<boolean>`(f.position, f.seq) > (${after.position}, ${after.seq}::int)`);
