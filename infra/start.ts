@@ -34,6 +34,11 @@ const system = await startSystem({
     RATE_LIMIT_USER_PER_MINUTE: process.env['RATE_LIMIT_USER_PER_MINUTE'],
     RATE_LIMIT_ORG_PER_MINUTE: process.env['RATE_LIMIT_ORG_PER_MINUTE'],
   },
+  projectionsEnv: {
+    PROJECTIONS_BATCH_SIZE: process.env['PROJECTIONS_BATCH_SIZE'],
+    PROJECTIONS_REBUILD_BATCH_SIZE: process.env['PROJECTIONS_REBUILD_BATCH_SIZE'],
+    PROJECTIONS_COALESCE_MS: process.env['PROJECTIONS_COALESCE_MS'],
+  },
 });
 
 const lines = [

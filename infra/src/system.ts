@@ -34,6 +34,8 @@ export interface SystemOptions {
   readonly pgSettings?: Record<string, string | number>;
   /** Rate limits for both services, as their RATE_LIMIT_* variables (validated by their config loaders); unset ones take the defaults. */
   readonly rateLimitEnv?: Readonly<{ RATE_LIMIT_ENABLED?: string; RATE_LIMIT_USER_PER_MINUTE?: string; RATE_LIMIT_ORG_PER_MINUTE?: string }>;
+  /** The projection runner's PROJECTIONS_* variables (validated by loadProjectionsConfig); unset ones take the defaults. */
+  readonly projectionsEnv?: Readonly<{ PROJECTIONS_BATCH_SIZE?: string; PROJECTIONS_REBUILD_BATCH_SIZE?: string; PROJECTIONS_COALESCE_MS?: string }>;
 }
 
 export interface RunningSystem {
@@ -118,7 +120,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     closers.push(() => audit.stop());
     const changes = inProcessChangeSource();
     // The projections in a worker thread: their batches must not stall the services' requests.
-    const projections = await startProjectionsWorker({ env, logLevel: options.logLevel ?? 'info', logger: logger.child({ component: 'projections' }), onCommitted: changes.publish });
+    const projections = await startProjectionsWorker({ env: { ...env, ...options.projectionsEnv }, logLevel: options.logLevel ?? 'info', logger: logger.child({ component: 'projections' }), onCommitted: changes.publish });
     closers.push(() => projections.close());
     const browserLogin = browserLoginConfigFromEnv({
       OIDC_ISSUER: oidc.issuer,

@@ -92,6 +92,13 @@ export interface ProjectionRunnerOptions {
   readonly batchSize?: number;
   /** Most events per batch while `rebuild` replays up to the head (default `batchSize`). Bigger batches amortise each transaction's fixed costs. */
   readonly rebuildBatchSize?: number;
+  /**
+   * Live, a batch that was not full is followed by a read no sooner than this many milliseconds
+   * after the previous read began (the subscription's `coalesceMs`): under write load a projection
+   * then applies the events of that interval in one transaction instead of one transaction per
+   * commit, for up to this much extra lag. Default 0.
+   */
+  readonly coalesceMs?: number;
   readonly onCommitted?: CommitListener;
   readonly logger?: ProjectionLogger;
   readonly traceBatch?: BatchTracer;
@@ -181,6 +188,7 @@ export class ProjectionRunner {
   private readonly projections: ReadonlyMap<string, Projection>;
   private readonly batchSize: number;
   private readonly rebuildBatchSize: number;
+  private readonly coalesceMs: number;
   private readonly logger: ProjectionLogger;
   private readonly traceBatch: BatchTracer | undefined;
   private readonly channel: string;
@@ -207,6 +215,8 @@ export class ProjectionRunner {
     if (!Number.isSafeInteger(this.batchSize) || this.batchSize < 1) throw new RangeError('batchSize must be a positive integer');
     this.rebuildBatchSize = options.rebuildBatchSize ?? this.batchSize;
     if (!Number.isSafeInteger(this.rebuildBatchSize) || this.rebuildBatchSize < 1) throw new RangeError('rebuildBatchSize must be a positive integer');
+    this.coalesceMs = options.coalesceMs ?? 0;
+    if (!Number.isFinite(this.coalesceMs) || this.coalesceMs < 0) throw new RangeError('coalesceMs must be a non-negative number');
     this.logger = options.logger ?? silentLogger;
     this.traceBatch = options.traceBatch;
     this.channel = options.notifyChannel ?? READ_MODEL_NOTIFY_CHANNEL;
@@ -374,7 +384,7 @@ export class ProjectionRunner {
         if (until !== undefined && checkpoint >= until) return;
         progress = { name: projection.name, stored: checkpoint, applied: checkpoint, writeTimer: undefined, writing: undefined, moved: undefined };
         this.progress.set(projection.name, progress);
-        const subscription = this.store.subscribeToAll({ after: checkpoint, batchSize, signal });
+        const subscription = this.store.subscribeToAll({ after: checkpoint, batchSize, coalesceMs: this.coalesceMs, signal });
         const batches = subscription[Symbol.asyncIterator]();
         // The next batch is asked for as soon as one arrives, and decrypted as soon as it is there:
         // while one batch's transaction waits on the database, the next one is decoded (a rebuild

@@ -106,6 +106,37 @@ describe('projection runner: two-phase projections', () => {
     }
   });
 
+  it('applies the commits of one coalescing interval as one batch (coalesceMs)', async () => {
+    let sizes: number[] = [];
+    const projection: Projection = {
+      name: `coalesce_${randomUUID().slice(0, 8)}`,
+      eventTypes: new Set([TYPE]),
+      apply: (events) => {
+        sizes.push(events.length);
+        return Promise.resolve([]);
+      },
+      reset: () => Promise.resolve(),
+    };
+    expect(() => new ProjectionRunner({ store: env.store, codec: passThrough, db: env.db, projections: [projection], coalesceMs: -1 })).toThrow(RangeError);
+    const runner = new ProjectionRunner({ store: env.store, codec: passThrough, db: env.db, projections: [projection], batchSize: 1_000, coalesceMs: 1_000 });
+    runner.start();
+    try {
+      const stream = `probe-${randomUUID()}`;
+      await env.store.appendToStream(stream, probes(1));
+      await waitForCheckpoint(env.db, projection.name, await lastCommittedPosition(env.pool));
+      sizes = [];
+      // Three commits 100 ms apart, inside the second after the read that found the first.
+      for (let i = 0; i < 3; i++) {
+        await env.store.appendToStream(stream, probes(1));
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      await waitForCheckpoint(env.db, projection.name, await lastCommittedPosition(env.pool));
+      expect(sizes).toEqual([3]);
+    } finally {
+      await runner.stop();
+    }
+  });
+
   it('survives a failed read of the next batch while one is written: the loop resumes from its checkpoint', async () => {
     await env.store.appendToStream(`probe-${randomUUID()}`, probes(30));
     const head = await lastCommittedPosition(env.pool);

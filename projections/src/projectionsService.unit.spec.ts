@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ProjectionsConfigError, loadProjectionsConfig } from './projectionsService';
+import { DEFAULT_COALESCE_MS, ProjectionsConfigError, loadProjectionsConfig } from './projectionsService';
 
 function configError(env: Record<string, string | undefined>): ProjectionsConfigError {
   try {
@@ -54,9 +54,16 @@ describe('projections configuration', () => {
     expect(configError({ DATABASE_URL: 'postgres://localhost/x', FITLEDGER_MASTER_KEY: KEY, PROJECTIONS_REBUILD_BATCH_SIZE: '20000' }).variable).toBe('PROJECTIONS_REBUILD_BATCH_SIZE');
   });
 
+  it('reads the live batch interval, 0 to 1000 ms', () => {
+    const base = { DATABASE_URL: 'postgres://localhost/x', FITLEDGER_MASTER_KEY: KEY };
+    expect(loadProjectionsConfig({ ...base, PROJECTIONS_COALESCE_MS: '0' }).coalesceMs).toBe(0);
+    expect(loadProjectionsConfig({ ...base, PROJECTIONS_COALESCE_MS: '1000' }).coalesceMs).toBe(1_000);
+    for (const bad of ['-1', '1001', '2.5', 'soon']) expect(configError({ ...base, PROJECTIONS_COALESCE_MS: bad }).variable).toBe('PROJECTIONS_COALESCE_MS');
+  });
+
   it('reads a complete configuration with the default batch size', () => {
     const config = loadProjectionsConfig({ DATABASE_URL: 'postgres://localhost/x', FITLEDGER_MASTER_KEY: KEY });
-    expect(config).toMatchObject({ databaseUrl: 'postgres://localhost/x', batchSize: 500, rebuildBatchSize: 5_000 });
+    expect(config).toMatchObject({ databaseUrl: 'postgres://localhost/x', batchSize: 500, rebuildBatchSize: 5_000, coalesceMs: DEFAULT_COALESCE_MS });
     expect(Object.isFrozen(config)).toBe(true);
   });
 });

@@ -75,6 +75,14 @@ export interface SubscribeToAllOptions {
   readonly after?: Position;
   /** Largest batch handed to the consumer at once. */
   readonly batchSize?: number;
+  /**
+   * Live batches: after a batch that was not full, the next read begins no sooner than this many
+   * milliseconds after the previous one began, so events committed meanwhile arrive as one batch
+   * instead of one small batch per commit (a consumer's per-batch work — a transaction, a
+   * checkpoint — is then shared by more events, at the price of up to this much extra lag).
+   * Full batches (catching up) are never held back. Default 0: read again at once.
+   */
+  readonly coalesceMs?: number;
   readonly signal?: AbortSignal;
 }
 

@@ -120,6 +120,47 @@ describe('PostgreSQL event store subscriptions at the head', () => {
     expect(reads.mock.calls.length).toBeLessThan(delivered / 2);
     reads.mockRestore();
   });
+
+  it('coalesce live batches: events committed in the interval after a batch arrive as one batch', async () => {
+    const s = stream('coalesced');
+    const sub = store.subscribeToAll({ after: await store.headPosition(), batchSize: 100, coalesceMs: 1_000 });
+    const batches = sub[Symbol.asyncIterator]();
+    const first = batches.next();
+    await store.appendToStream(s, [newEvent('Coalesced', { n: 1 })]);
+    expect(((await first).value as RecordedEvent[]).map((e) => e.data)).toEqual([{ n: 1 }]);
+    // Asked for at once, but read only once the interval since the first read has passed: the
+    // next three commits, 100 ms apart (time enough to be read one by one otherwise), come together.
+    const second = batches.next();
+    for (let n = 2; n <= 4; n++) {
+      await store.appendToStream(s, [newEvent('Coalesced', { n })]);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(((await second).value as RecordedEvent[]).map((e) => e.data)).toEqual([{ n: 2 }, { n: 3 }, { n: 4 }]);
+    await sub.close();
+  });
+
+  it('never hold back full batches (catching up), only the read after a batch that was not full', async () => {
+    const s = stream('catchup');
+    const start = await store.headPosition();
+    await store.appendToStream(s, Array.from({ length: 35 }, (_, n) => newEvent('CatchUp', { n })));
+    const COALESCE_MS = 777; // recognisable among the store's other timers
+    const timers = vi.spyOn(globalThis, 'setTimeout');
+    const sub = store.subscribeToAll({ after: start, batchSize: 10, coalesceMs: COALESCE_MS });
+    const sizes: number[] = [];
+    const heldBack = (): number => timers.mock.calls.filter(([, ms]) => typeof ms === 'number' && ms > COALESCE_MS - 100 && ms <= COALESCE_MS).length;
+    const heldBackBefore: number[] = [];
+    for await (const batch of sub) {
+      heldBackBefore.push(heldBack());
+      sizes.push(batch.length);
+      if (sizes.reduce((a, b) => a + b, 0) >= 35) break;
+    }
+    await sub.close();
+    timers.mockRestore();
+    expect(sizes).toEqual([10, 10, 10, 5]);
+    expect(heldBackBefore).toEqual([0, 0, 0, 0]);
+    expect(() => store.subscribeToAll({ coalesceMs: -1 })).toThrow(RangeError);
+    expect(() => store.subscribeToAll({ coalesceMs: 60_000 })).toThrow(RangeError);
+  });
 });
 
 describe('PostgreSQL event store immutability', () => {

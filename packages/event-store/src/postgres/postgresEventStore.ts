@@ -58,6 +58,8 @@ const RETRYABLE = new Set(['40P01', '40001', '23505']);
 /** Longest wait of a caught-up subscription while committed rows are still beyond the horizon. */
 const MAX_HORIZON_POLL_MS = 20;
 const MAX_RETRIES = 5;
+/** Longest `coalesceMs` a subscription accepts: more would only be lag. */
+const MAX_COALESCE_MS = 1_000;
 
 /** bigint columns we read are revisions and sequence numbers: safe as JS numbers. */
 const TYPES = {
@@ -405,6 +407,8 @@ export class PostgresEventStore implements EventStore {
     options.signal?.addEventListener('abort', onOuterAbort, { once: true });
     if (options.signal?.aborted) abort.abort();
     const batchSize = clampCount(options.batchSize ?? 1_000);
+    const coalesceMs = options.coalesceMs ?? 0;
+    if (!Number.isFinite(coalesceMs) || coalesceMs < 0 || coalesceMs > MAX_COALESCE_MS) throw new RangeError(`coalesceMs must be a number from 0 to ${MAX_COALESCE_MS}`);
     let after = options.after ?? START;
     // Through the shared tail: subscriptions at the head read each new row once between them.
     const tail = this.tail;
@@ -423,6 +427,7 @@ export class PostgresEventStore implements EventStore {
           await notifier.ensureListening();
           const generation = notifier.generation;
           const fromPrefetch = prefetched !== undefined;
+          const readStartedAt = performance.now();
           const batch = await (prefetched ?? readAll({ after, maxCount: batchSize }));
           prefetched = undefined;
           if (abort.signal.aborted) return;
@@ -436,6 +441,8 @@ export class PostgresEventStore implements EventStore {
               prefetched.catch(() => undefined); // surfaced when awaited
             }
             yield batch;
+            // A batch that was not full: the events committing now are gathered for one read.
+            if (batch.length < batchSize && coalesceMs > 0) await delay(readStartedAt + coalesceMs - performance.now(), abort.signal);
             continue;
           }
           // Caught up. Rows beyond the horizon become visible when an older transaction ends,
@@ -583,4 +590,18 @@ function clampCount(n: number): number {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Waits `ms` (nothing when not positive), or less when `signal` aborts. */
+function delay(ms: number, signal: AbortSignal): Promise<void> {
+  if (ms <= 0 || signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
