@@ -22,6 +22,8 @@ export interface LoadJob {
 
 export interface LoadJobResult extends LoadResult {
   readonly positions: { position: string; atMs: number }[];
+  /** CPU time the load generator itself used (user + system), milliseconds. */
+  readonly generatorCpuMs: number;
 }
 
 export function runLoadInWorker(job: LoadJob): Promise<LoadJobResult> {
@@ -43,6 +45,7 @@ export function runLoadInWorker(job: LoadJob): Promise<LoadJobResult> {
 if (process.env['FITLEDGER_LOAD_CHILD'] === '1' && process.send) {
   const job = await new Promise<LoadJob>((resolve) => process.once('message', (m: LoadJob) => resolve(m)));
   const positions: { position: string; atMs: number }[] = [];
+  const cpuBefore = process.cpuUsage();
   const result = await runLoad({
     port: job.port,
     durationS: job.durationS,
@@ -60,5 +63,6 @@ if (process.env['FITLEDGER_LOAD_CHILD'] === '1' && process.send) {
         }
       : {}),
   });
-  process.send({ ...result, positions } satisfies LoadJobResult, () => process.exit(0));
+  const cpu = process.cpuUsage(cpuBefore);
+  process.send({ ...result, positions, generatorCpuMs: (cpu.user + cpu.system) / 1000 } satisfies LoadJobResult, () => process.exit(0));
 }
