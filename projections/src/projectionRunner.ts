@@ -1,5 +1,5 @@
 import type { DecodedEvent, ErasedEvent } from '@fitledger/event-codec';
-import { START, type EventStore, type Position, type RecordedEvent } from '@fitledger/event-store';
+import { MAX_COALESCE_MS, START, type EventStore, type Position, type RecordedEvent } from '@fitledger/event-store';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { FeedChange, ReadModelDb } from './readModelDb';
 
@@ -216,7 +216,7 @@ export class ProjectionRunner {
     this.rebuildBatchSize = options.rebuildBatchSize ?? this.batchSize;
     if (!Number.isSafeInteger(this.rebuildBatchSize) || this.rebuildBatchSize < 1) throw new RangeError('rebuildBatchSize must be a positive integer');
     this.coalesceMs = options.coalesceMs ?? 0;
-    if (!Number.isFinite(this.coalesceMs) || this.coalesceMs < 0) throw new RangeError('coalesceMs must be a non-negative number');
+    if (!Number.isFinite(this.coalesceMs) || this.coalesceMs < 0 || this.coalesceMs > MAX_COALESCE_MS) throw new RangeError(`coalesceMs must be a number from 0 to ${MAX_COALESCE_MS}`);
     this.logger = options.logger ?? silentLogger;
     this.traceBatch = options.traceBatch;
     this.channel = options.notifyChannel ?? READ_MODEL_NOTIFY_CHANNEL;

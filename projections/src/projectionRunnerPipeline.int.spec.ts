@@ -118,19 +118,26 @@ describe('projection runner: two-phase projections', () => {
       reset: () => Promise.resolve(),
     };
     expect(() => new ProjectionRunner({ store: env.store, codec: passThrough, db: env.db, projections: [projection], coalesceMs: -1 })).toThrow(RangeError);
-    const runner = new ProjectionRunner({ store: env.store, codec: passThrough, db: env.db, projections: [projection], batchSize: 1_000, coalesceMs: 1_000 });
+    expect(() => new ProjectionRunner({ store: env.store, codec: passThrough, db: env.db, projections: [projection], coalesceMs: 1_001 })).toThrow(RangeError);
+    // The store as the runner sees it, recording what each subscription asks for.
+    const asked: (number | undefined)[] = [];
+    const recording: EventStore = Object.create(env.store) as EventStore;
+    recording.subscribeToAll = (options) => {
+      asked.push(options?.coalesceMs);
+      return env.store.subscribeToAll(options);
+    };
+    const runner = new ProjectionRunner({ store: recording, codec: passThrough, db: env.db, projections: [projection], batchSize: 1_000, coalesceMs: 1_000 });
     runner.start();
     try {
       const stream = `probe-${randomUUID()}`;
       await env.store.appendToStream(stream, probes(1));
       await waitForCheckpoint(env.db, projection.name, await lastCommittedPosition(env.pool));
       sizes = [];
-      // Three commits 100 ms apart, inside the second after the read that found the first.
-      for (let i = 0; i < 3; i++) {
-        await env.store.appendToStream(stream, probes(1));
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+      // Three commits right after the batch that found the first: inside the second after its read began.
+      await Promise.all([0, 1, 2].map(() => env.store.appendToStream(`probe-${randomUUID()}`, probes(1))));
       await waitForCheckpoint(env.db, projection.name, await lastCommittedPosition(env.pool));
+      expect(asked.length).toBeGreaterThan(0);
+      expect(asked.every((ms) => ms === 1_000)).toBe(true);
       expect(sizes).toEqual([3]);
     } finally {
       await runner.stop();

@@ -1,7 +1,7 @@
 import { KeyStoreConfigError, MasterKeyConfigError, PhiCodec, createKeyStore, loadKeyStoreConfig, migrateCryptoSchema, type KeyStoreConfig } from '@fitledger/crypto';
 import { eventRegistry } from '@fitledger/domain';
 import { EventCodec } from '@fitledger/event-codec';
-import { PostgresEventStore } from '@fitledger/event-store';
+import { MAX_COALESCE_MS, PostgresEventStore } from '@fitledger/event-store';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { migrateReadModels } from './migrations/index';
@@ -43,7 +43,7 @@ export interface ProjectionsConfig {
  * FITLEDGER_MASTER_KEY_FILE and the optional FITLEDGER_PREVIOUS_MASTER_KEYS / _FILES of a rotation,
  * or KEY_STORE=vault with VAULT_*), PROJECTIONS_BATCH_SIZE (default 500),
  * PROJECTIONS_REBUILD_BATCH_SIZE (default 5000) and PROJECTIONS_COALESCE_MS (default
- * DEFAULT_COALESCE_MS, 0 to 1000; 0 reads again as soon as a batch is applied).
+ * DEFAULT_COALESCE_MS, 0 to MAX_COALESCE_MS; 0 reads the next batch as soon as the runner asks for it).
  */
 export function loadProjectionsConfig(env: Readonly<Record<string, string | undefined>>, readFile?: (path: string) => string): ProjectionsConfig {
   const databaseUrl = env.DATABASE_URL;
@@ -59,7 +59,7 @@ export function loadProjectionsConfig(env: Readonly<Record<string, string | unde
   }
   const batchSize = batchSizeFrom(env, 'PROJECTIONS_BATCH_SIZE', 500);
   const rebuildBatchSize = batchSizeFrom(env, 'PROJECTIONS_REBUILD_BATCH_SIZE', 5_000);
-  const coalesceMs = integerFrom(env, 'PROJECTIONS_COALESCE_MS', DEFAULT_COALESCE_MS, 0, 1_000);
+  const coalesceMs = integerFrom(env, 'PROJECTIONS_COALESCE_MS', DEFAULT_COALESCE_MS, 0, MAX_COALESCE_MS);
   return Object.freeze({ databaseUrl, keyStore, batchSize, rebuildBatchSize, coalesceMs });
 }
 
@@ -68,7 +68,8 @@ export function loadProjectionsConfig(env: Readonly<Record<string, string | unde
  * transaction (about a dozen round trips) whatever its size: read back to back, batches held a
  * few commits each and those transactions were a third of the machine's work per logged set.
  * Reading at most every 25 ms while events keep coming lets one transaction carry all of them
- * (see bench:http) for at most 25 ms of extra lag; an idle projection still reads at once.
+ * (see bench:http) for at most 25 ms of extra lag. The wait counts from the previous read's start,
+ * so the first commit after 25 quiet milliseconds is read as soon as it is notified.
  */
 export const DEFAULT_COALESCE_MS = 25;
 

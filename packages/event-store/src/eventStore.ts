@@ -80,11 +80,15 @@ export interface SubscribeToAllOptions {
    * milliseconds after the previous one began, so events committed meanwhile arrive as one batch
    * instead of one small batch per commit (a consumer's per-batch work — a transaction, a
    * checkpoint — is then shared by more events, at the price of up to this much extra lag).
-   * Full batches (catching up) are never held back. Default 0: read again at once.
+   * Full batches (catching up) are never held back. Default 0: the next read begins as soon as
+   * the consumer asks for it. At most MAX_COALESCE_MS.
    */
   readonly coalesceMs?: number;
   readonly signal?: AbortSignal;
 }
+
+/** Longest `coalesceMs` a subscription accepts: more would only be lag. */
+export const MAX_COALESCE_MS = 1_000;
 
 /**
  * A catch-up subscription to `$all`: yields batches in position order, first everything already

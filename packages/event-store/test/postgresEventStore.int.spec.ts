@@ -121,22 +121,57 @@ describe('PostgreSQL event store subscriptions at the head', () => {
     reads.mockRestore();
   });
 
-  it('coalesce live batches: events committed in the interval after a batch arrive as one batch', async () => {
+  it('coalesce live batches: the read after a batch that was not full begins coalesceMs after the previous one, and takes every commit since', async () => {
     const s = stream('coalesced');
-    const sub = store.subscribeToAll({ after: await store.headPosition(), batchSize: 100, coalesceMs: 1_000 });
+    const COALESCE_MS = 1_000;
+    const sub = store.subscribeToAll({ after: await store.headPosition(), batchSize: 100, coalesceMs: COALESCE_MS });
     const batches = sub[Symbol.asyncIterator]();
+    // Every read of this subscription begins after t0.
+    const t0 = performance.now();
     const first = batches.next();
     await store.appendToStream(s, [newEvent('Coalesced', { n: 1 })]);
     expect(((await first).value as RecordedEvent[]).map((e) => e.data)).toEqual([{ n: 1 }]);
-    // Asked for at once, but read only once the interval since the first read has passed: the
-    // next three commits, 100 ms apart (time enough to be read one by one otherwise), come together.
+    // Asked for at once, but read only once the interval since the first read began has passed:
+    // three commits made meanwhile (each notifies on its own) arrive together.
     const second = batches.next();
-    for (let n = 2; n <= 4; n++) {
-      await store.appendToStream(s, [newEvent('Coalesced', { n })]);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    expect(((await second).value as RecordedEvent[]).map((e) => e.data)).toEqual([{ n: 2 }, { n: 3 }, { n: 4 }]);
+    await Promise.all([2, 3, 4].map((n) => store.appendToStream(stream(`coalesced-${n}`), [newEvent('Coalesced', { n })])));
+    const got = ((await second).value as RecordedEvent[]).map((e) => (e.data as { n: number }).n);
+    // A lower bound only (a slow machine makes it later, never earlier).
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(COALESCE_MS);
+    expect(got.sort()).toEqual([2, 3, 4]);
     await sub.close();
+  });
+
+  it('close() during the coalescing wait ends it at once: the wait never runs out and the pending batch is done', async () => {
+    const COALESCE_MS = 777; // recognisable among the store's other timers
+    const realSetTimeout = globalThis.setTimeout;
+    let waitRanOut = false;
+    let waits = 0;
+    const timers = vi.spyOn(globalThis, 'setTimeout').mockImplementation(((fn: (...a: unknown[]) => void, ms?: number, ...args: unknown[]) => {
+      if (typeof ms === 'number' && ms > 100 && ms <= COALESCE_MS) {
+        waits++;
+        return realSetTimeout(() => {
+          waitRanOut = true;
+          fn(...args);
+        }, ms);
+      }
+      return realSetTimeout(fn, ms, ...args);
+    }) as typeof setTimeout);
+    try {
+      const sub = store.subscribeToAll({ after: await store.headPosition(), batchSize: 100, coalesceMs: COALESCE_MS });
+      const batches = sub[Symbol.asyncIterator]();
+      const first = batches.next();
+      await store.appendToStream(stream('closed-while-waiting'), [newEvent('Coalesced', { n: 1 })]);
+      expect((await first).done).toBe(false);
+      const pending = batches.next(); // now in the wait
+      await new Promise((resolve) => realSetTimeout(resolve, 10));
+      expect(waits).toBe(1);
+      await sub.close();
+      expect(await pending).toEqual({ done: true, value: undefined });
+      expect(waitRanOut).toBe(false);
+    } finally {
+      timers.mockRestore();
+    }
   });
 
   it('never hold back full batches (catching up), only the read after a batch that was not full', async () => {

@@ -7,6 +7,7 @@ import {
   WrongExpectedRevisionError,
 } from '../errors';
 import {
+  MAX_COALESCE_MS,
   START,
   type AllSubscription,
   type AppendResult,
@@ -58,8 +59,6 @@ const RETRYABLE = new Set(['40P01', '40001', '23505']);
 /** Longest wait of a caught-up subscription while committed rows are still beyond the horizon. */
 const MAX_HORIZON_POLL_MS = 20;
 const MAX_RETRIES = 5;
-/** Longest `coalesceMs` a subscription accepts: more would only be lag. */
-const MAX_COALESCE_MS = 1_000;
 
 /** bigint columns we read are revisions and sequence numbers: safe as JS numbers. */
 const TYPES = {
@@ -402,13 +401,14 @@ export class PostgresEventStore implements EventStore {
   }
 
   subscribeToAll(options: SubscribeToAllOptions = {}): AllSubscription {
+    const batchSize = clampCount(options.batchSize ?? 1_000);
+    const coalesceMs = options.coalesceMs ?? 0;
+    if (!Number.isFinite(coalesceMs) || coalesceMs < 0 || coalesceMs > MAX_COALESCE_MS) throw new RangeError(`coalesceMs must be a number from 0 to ${MAX_COALESCE_MS}`);
+    // Listened to only once the options are accepted: a throw above leaves no listener behind.
     const abort = new AbortController();
     const onOuterAbort = (): void => abort.abort();
     options.signal?.addEventListener('abort', onOuterAbort, { once: true });
     if (options.signal?.aborted) abort.abort();
-    const batchSize = clampCount(options.batchSize ?? 1_000);
-    const coalesceMs = options.coalesceMs ?? 0;
-    if (!Number.isFinite(coalesceMs) || coalesceMs < 0 || coalesceMs > MAX_COALESCE_MS) throw new RangeError(`coalesceMs must be a number from 0 to ${MAX_COALESCE_MS}`);
     let after = options.after ?? START;
     // Through the shared tail: subscriptions at the head read each new row once between them.
     const tail = this.tail;
@@ -422,12 +422,14 @@ export class PostgresEventStore implements EventStore {
       // While the consumer handles one batch, the next is already being read (catch-up overlaps
       // the database's work with ours). Only prefetched after a non-empty batch.
       let prefetched: Promise<RecordedEvent[]> | undefined;
+      let prefetchStartedAt = 0;
       try {
         while (!abort.signal.aborted) {
           await notifier.ensureListening();
           const generation = notifier.generation;
           const fromPrefetch = prefetched !== undefined;
-          const readStartedAt = performance.now();
+          // When the batch comes from a prefetch, its read began when the prefetch was sent.
+          const readStartedAt = fromPrefetch ? prefetchStartedAt : performance.now();
           const batch = await (prefetched ?? readAll({ after, maxCount: batchSize }));
           prefetched = undefined;
           if (abort.signal.aborted) return;
@@ -437,11 +439,14 @@ export class PostgresEventStore implements EventStore {
             after = (batch[batch.length - 1] as RecordedEvent).position;
             backoffMs = 5;
             if (batch.length === batchSize) {
+              prefetchStartedAt = performance.now();
               prefetched = readAll({ after, maxCount: batchSize });
               prefetched.catch(() => undefined); // surfaced when awaited
             }
             yield batch;
             // A batch that was not full: the events committing now are gathered for one read.
+            // (A batch served from the shared tail can be short although more rows are stored;
+            // it waits the same way, so a subscription behind the others reads on within coalesceMs.)
             if (batch.length < batchSize && coalesceMs > 0) await delay(readStartedAt + coalesceMs - performance.now(), abort.signal);
             continue;
           }
