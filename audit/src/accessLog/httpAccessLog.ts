@@ -18,9 +18,27 @@ export interface AccessNote {
 
 const notes = new WeakMap<FastifyRequest, AccessNote>();
 
+/** Request decoration through which `recordAccessAhead` reaches the access log of the request's app. */
+const AHEAD = 'fitledgerAccessRecordAhead';
+type StartAhead = (request: FastifyRequest, status: number) => void;
+
 /** Called by the access policy once it decided: the access record names the subject and basis. */
 export function noteAccess(request: FastifyRequest, note: AccessNote): void {
   notes.set(request, { ...notes.get(request), ...note });
+}
+
+/**
+ * Starts the access record of a read that the policy allowed before the data is read, as the
+ * `status` the route answers unless the read itself fails — for reads whose answer the data cannot
+ * change (a page of a collection: 200 even when empty). The record's round trip then overlaps the
+ * read instead of following it; the response still waits until it is durable. Should the response
+ * end with another status after all (a failed query: 500), a second record with that status and
+ * the same request id follows, as when serialisation fails: the log errs towards more, never less.
+ * Call after `noteAccess` and after every check that can refuse the request. Does nothing in an
+ * app without an access log, or when the request is already recorded.
+ */
+export function recordAccessAhead(request: FastifyRequest, status: number): void {
+  (request as unknown as Record<typeof AHEAD, StartAhead | undefined>)[AHEAD]?.(request, status);
 }
 
 /**
@@ -120,6 +138,12 @@ export function httpAccessLog(app: FastifyInstance, options: HttpAccessLogOption
     started.set(request, { status, done });
     return done;
   }
+
+  const startAhead: StartAhead = (request, status) => {
+    if (!recorded.has(request) && !started.has(request)) void start(request, status);
+  };
+  // A getter on this app's request prototype: no per-request cost for requests that never ask.
+  app.decorateRequest(AHEAD, { getter: () => startAhead });
 
   // A callback hook: every response passes here, most of them unrecorded (no promise for those).
   app.addHook('preSerialization', (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (error: null, payload: unknown) => void) => {

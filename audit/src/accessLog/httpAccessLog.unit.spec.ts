@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
 import type { AccessRecord } from '../leaf';
-import { httpAccessLog, noteAccess, recordOfRoute } from './httpAccessLog';
+import { httpAccessLog, noteAccess, recordAccessAhead, recordOfRoute } from './httpAccessLog';
 import { hmacPseudonymiser, type AccessLog } from './postgresAccessLog';
 import { loadPseudonymSecret } from './pseudonymSecret';
 
@@ -112,6 +112,90 @@ describe('httpAccessLog', () => {
       close: () => Promise.resolve(),
     });
     const response = await app.inject({ method: 'GET', url: '/api/v1/clients/c-1/workouts/w-9' });
+    expect(response.statusCode).toBe(503);
+    expect(response.body).not.toContain('secret');
+    expect(calls).toBe(1);
+  });
+
+  it('records ahead: the record of an allowed page read is written while the page is read, and the response still waits for it', async () => {
+    const events: string[] = [];
+    const records: AccessRecord[] = [];
+    let commit: () => void = () => undefined;
+    const app = appWith({
+      append: (r) => {
+        events.push(`append ${r.status}`);
+        records.push(r);
+        // Durable only when the test says so.
+        return new Promise<void>((resolve) => {
+          commit = () => {
+            events.push(`durable ${r.status}`);
+            resolve();
+          };
+        });
+      },
+      close: () => Promise.resolve(),
+    });
+    let failRead = false;
+    app.get('/api/v1/clients/:clientId/workouts', async (request) => {
+      noteAccess(request, { subjectId: (request.params as { clientId: string }).clientId, basis: 'consent', consentVersion: 2 });
+      recordAccessAhead(request, 200);
+      events.push('read starts');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      events.push('read ends');
+      if (failRead) throw new Error('read model unavailable');
+      return { items: ['secret squat day'] };
+    });
+    const pending = app.inject({ method: 'GET', url: '/api/v1/clients/c-1/workouts' });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // The read is over, the record is not yet durable: nothing has left.
+    expect(events).toEqual(['append 200', 'read starts', 'read ends']);
+    commit();
+    const response = await pending;
+    expect(response.statusCode).toBe(200);
+    expect(events).toEqual(['append 200', 'read starts', 'read ends', 'durable 200']);
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ status: 200, outcome: 'allowed', recordType: 'workouts', subjectPseudonym: pseudonymise('c-1'), consentVersion: 2, purposeOfUse: 'TREAT' });
+
+    // The read fails after all: the record ahead stays, and the 500 that leaves is recorded too.
+    records.length = 0;
+    events.length = 0;
+    failRead = true;
+    const failing = app.inject({ method: 'GET', url: '/api/v1/clients/c-1/workouts' });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    commit(); // the record ahead
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    commit(); // the 500's own record
+    const failed = await failing;
+    expect(failed.statusCode).toBe(500);
+    expect(failed.body).not.toContain('secret');
+    expect(records.map((r) => [r.status, r.outcome, r.requestId])).toEqual([
+      [200, 'allowed', records[0]?.requestId],
+      [500, 'error', records[0]?.requestId],
+    ]);
+  });
+
+  it('records ahead: nothing without an access log, and a failed record ahead withholds the response', async () => {
+    const bare = Fastify();
+    bare.get('/api/v1/things', (request) => {
+      recordAccessAhead(request, 200);
+      return { ok: true };
+    });
+    expect((await bare.inject({ method: 'GET', url: '/api/v1/things' })).statusCode).toBe(200);
+
+    let calls = 0;
+    const app = appWith({
+      append: () => {
+        calls++;
+        return Promise.reject(new Error('database down'));
+      },
+      close: () => Promise.resolve(),
+    });
+    app.get('/api/v1/things', (request) => {
+      recordAccessAhead(request, 200);
+      recordAccessAhead(request, 200); // once per request
+      return { items: ['secret squat day'] };
+    });
+    const response = await app.inject({ method: 'GET', url: '/api/v1/things' });
     expect(response.statusCode).toBe(503);
     expect(response.body).not.toContain('secret');
     expect(calls).toBe(1);

@@ -1,4 +1,4 @@
-import { noteAccess } from '@fitledger/audit';
+import { noteAccess, recordAccessAhead } from '@fitledger/audit';
 import { requireIdentity } from '@fitledger/auth';
 import { HttpProblem } from '@fitledger/http';
 import type { FastifyRequest } from 'fastify';
@@ -24,6 +24,16 @@ export function noteAccessOf(request: FastifyRequest, scope: ReadScope): void {
     ...(scope.consentVersion === undefined ? {} : { consentVersion: scope.consentVersion }),
     ...(scope.emergencyGrantId === undefined ? {} : { breakGlassGrantId: scope.emergencyGrantId }),
   });
+}
+
+/**
+ * Called by a read of a collection once every check that can refuse it has passed, just before it
+ * reads: its answer is 200 whatever it finds (an empty page included), so its access record is
+ * written while the data is read rather than after (recordAccessAhead). A read that fails after
+ * all gets a second record with its own status.
+ */
+export function readingCollection(request: FastifyRequest): void {
+  recordAccessAhead(request, 200);
 }
 
 /** Problem responses every authenticated route can answer. */

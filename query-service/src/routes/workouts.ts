@@ -6,7 +6,7 @@ import { decodeWorkoutListCursor, encodeWorkoutListCursor, InvalidCursorError, t
 import type { ReadScopeResolver } from '../readScope';
 import { displayEtag, unitPreferencesColumn, unitPreferencesOf } from '../unitPreferences';
 import { WORKOUT_STATUSES, workoutDetail, workoutSummary, type WorkoutSummaryRepresentation } from '../workoutRepresentation';
-import { assertRange, authProblemResponses, invalidCursor, pageResponse, PRIVATE_CACHE_HEADERS, readScopeOf, detailResponses } from './readContext';
+import { assertRange, authProblemResponses, invalidCursor, pageResponse, PRIVATE_CACHE_HEADERS, readScopeOf, detailResponses, readingCollection } from './readContext';
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
@@ -100,6 +100,7 @@ export function workoutRoutes(app: FastifyInstance, deps: { db: Kysely<ReadModel
         }
       }
       assertRange(from, to);
+      readingCollection(request);
 
       let query = db
         .selectFrom('rm_workouts')
