@@ -19,7 +19,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { runLoadInWorker } from './loadWorker';
 import { median, percentile, type Row } from './report';
 
-/** CPU seconds so far of this process (all threads) and of every postgres process of this machine (/proc; Linux). */
+/** CPU seconds so far of this process (all threads) and of every postgres process of this machine, ended ones included (/proc; Linux). */
 function cpuSeconds(): { node: number; postgres: number; machineBusy: number; machineIdle: number } {
   const usage = process.cpuUsage();
   let postgres = 0;
@@ -31,7 +31,9 @@ function cpuSeconds(): { node: number; postgres: number; machineBusy: number; ma
       const close = stat.lastIndexOf(')');
       if (!stat.slice(stat.indexOf('(') + 1, close).startsWith('postgres')) continue;
       const fields = stat.slice(close + 2).split(' ');
-      postgres += (Number(fields[11]) + Number(fields[12])) / tick;
+      // utime + stime, and cutime + cstime: the postmaster reaps its ended children (backends,
+      // autovacuum workers), whose CPU would otherwise vanish from the sum when they exit.
+      postgres += (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / tick;
     } catch {
       // the process ended meanwhile
     }

@@ -1,16 +1,18 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { hmacPseudonymiser, type AccessRecord } from '@fitledger/audit';
 import { createTokenVerifier } from '@fitledger/auth';
-import { migrateReadModels } from '@fitledger/projections';
+import { migrateReadModels, type ReadModelDb } from '@fitledger/projections';
 import { signTestToken, startDevOidcProvider, type DevOidcProvider } from '@fitledger/testing/oidc';
 import { testDatabase } from '@fitledger/testing/vitest';
 import type { FastifyInstance } from 'fastify';
+import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, inProcessChangeSource } from './app';
+import { insertWorkout } from './testing/readModelRows';
 
 // Reads of a collection answer 200 whatever they find, so their access record is written while
-// the data is read (readingCollection → recordAccessAhead); a read of one record is recorded once
+// the data is read (recordWhileReading → recordAccessAhead); a read of one record is recorded once
 // its status is known. Shown here by the order of the record's append and the read-model checkouts.
 let database: { url: string; drop(): Promise<void> };
 let pool: pg.Pool;
@@ -18,6 +20,7 @@ let readPool: pg.Pool;
 let oidc: DevOidcProvider;
 let app: FastifyInstance;
 let token: string;
+const alice = { sub: randomUUID(), tenant: randomUUID() };
 const events: string[] = [];
 const records: AccessRecord[] = [];
 let failReads = false;
@@ -54,7 +57,7 @@ beforeAll(async () => {
     },
   });
   await app.ready();
-  token = await signTestToken({ ...oidc.accessTokenClaims('alice'), sub: randomUUID(), tenant_id: randomUUID() }, { privateKey: oidc.signingKey });
+  token = await signTestToken({ ...oidc.accessTokenClaims('alice'), sub: alice.sub, tenant_id: alice.tenant }, { privateKey: oidc.signingKey });
 });
 
 afterAll(async () => {
@@ -65,11 +68,11 @@ afterAll(async () => {
   await database?.drop();
 });
 
-async function read(url: string): Promise<{ status: number; events: string[]; records: AccessRecord[] }> {
+async function read(url: string, headers: Record<string, string> = {}): Promise<{ status: number; events: string[]; records: AccessRecord[]; etag: string | undefined }> {
   events.length = 0;
   records.length = 0;
-  const response = await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } });
-  return { status: response.statusCode, events: [...events], records: [...records] };
+  const response = await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}`, ...headers } });
+  return { status: response.statusCode, events: [...events], records: [...records], etag: response.headers.etag as string | undefined };
 }
 
 describe('access records of collection reads are written while the collection is read', () => {
@@ -97,6 +100,22 @@ describe('access records of collection reads are written while the collection is
     expect(result.records.map((r) => [r.status, r.outcome])).toEqual([[404, 'denied']]);
     expect(result.events.at(-1)).toBe('append 404');
     expect(result.events).toContain('read');
+  });
+
+  it('a workout found and not answered 304: recorded while its sets are read; a 304 is recorded once known, after the read', async () => {
+    const db = new Kysely<ReadModelDb>({ dialect: new PostgresDialect({ pool }) });
+    const workoutId = randomUUID();
+    await insertWorkout(db, { workout_id: workoutId, tenant_id: alice.tenant, subject_id: alice.sub, sort_at: '2026-11-30T10:00:00Z', started_at: '2026-11-30T10:00:00Z' });
+    const found = await read(`/api/v1/workouts/${workoutId}`);
+    expect(found.status).toBe(200);
+    expect(found.records.map((r) => [r.status, r.recordId])).toEqual([[200, workoutId]]);
+    // The workout row first, then the record, then the sets.
+    expect(found.events).toEqual(['read', 'append 200', 'read']);
+
+    const unchanged = await read(`/api/v1/workouts/${workoutId}`, { 'if-none-match': found.etag ?? '' });
+    expect(unchanged.status).toBe(304);
+    expect(unchanged.records.map((r) => [r.status, r.outcome])).toEqual([[304, 'allowed']]);
+    expect(unchanged.events).toEqual(['read', 'append 304']);
   });
 
   it('a collection read that fails after its record was started is recorded again with the status that left', async () => {

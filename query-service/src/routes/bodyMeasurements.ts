@@ -6,7 +6,7 @@ import { BODY_METRIC_NAMES, bodyMeasurement, type BodyMetricName } from '../body
 import { decodeMeasurementSeriesCursor, encodeMeasurementSeriesCursor, InvalidCursorError, type MeasurementSeriesCursor } from '../cursor';
 import type { ReadScopeResolver } from '../readScope';
 import { displayEtag, loadUnitPreferences } from '../unitPreferences';
-import { assertRange, authProblemResponses, invalidCursor, pageResponse, PRIVATE_CACHE_HEADERS, readScopeOf, detailResponses, readingCollection } from './readContext';
+import { assertRange, authProblemResponses, invalidCursor, pageResponse, PRIVATE_CACHE_HEADERS, readScopeOf, detailResponses, recordWhileReading } from './readContext';
 import { ifNoneMatchHits } from './workouts';
 
 export const DEFAULT_SERIES_PAGE_SIZE = 100;
@@ -77,7 +77,7 @@ export function bodyMeasurementRoutes(app: FastifyInstance, deps: { db: Kysely<R
         }
       }
       assertRange(from, to);
-      readingCollection(request);
+      recordWhileReading(request);
       let query = db
         .selectFrom('rm_body_measurements')
         .select(columns)

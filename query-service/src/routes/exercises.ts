@@ -9,7 +9,7 @@ import { findExercise, queryWords, searchExercises, suggestExercises } from '../
 import { exerciseDetail, exerciseSummary, suggestionOf } from '../exercises/exerciseRepresentation';
 import type { ReadScopeResolver } from '../readScope';
 import type { ReadModelPool } from '../rowLevelSecurity';
-import { authProblemResponses, pageResponse, PRIVATE_CACHE_HEADERS, readScopeOf, readingCollection } from './readContext';
+import { authProblemResponses, pageResponse, PRIVATE_CACHE_HEADERS, readScopeOf, recordWhileReading } from './readContext';
 
 export const DEFAULT_EXERCISE_PAGE_SIZE = 20;
 export const MAX_EXERCISE_PAGE_SIZE = 50;
@@ -115,7 +115,7 @@ export function exerciseRoutes(app: FastifyInstance, deps: { db: Kysely<ReadMode
         }
         if (after.queryHash !== hash) throw badQuery('/querystring/cursor', 'the cursor belongs to another search (q or filters differ)', 'INVALID_CURSOR');
       }
-      readingCollection(request);
+      recordWhileReading(request);
       const hits = await searchExercises(db, scope, {
         ...(query.q === undefined ? {} : { q: query.q }),
         ...(query.muscle === undefined ? {} : { muscle: query.muscle }),

@@ -4,7 +4,7 @@ import { goalWindow, loadGoalFacts, type ReadModelDb } from '@fitledger/projecti
 import type { FastifyInstance } from 'fastify';
 import { sql, type Kysely } from 'kysely';
 import type { ReadScope, ReadScopeResolver } from '../readScope';
-import { authProblemResponses, PRIVATE_CACHE_HEADERS, readScopeOf, readingCollection } from './readContext';
+import { authProblemResponses, PRIVATE_CACHE_HEADERS, readScopeOf, recordWhileReading } from './readContext';
 
 const MAX_GOALS = 100;
 
@@ -72,7 +72,7 @@ export function goalRoutes(app: FastifyInstance, deps: { db: Kysely<ReadModelDb>
     },
     async (request, reply) => {
       const scope = await readScopeOf(request, resolveScope);
-      readingCollection(request);
+      recordWhileReading(request);
       const rows = (await db.selectFrom('rm_goals').select(columns).where('subject_id', '=', scope.subjectId).where('tenant_id', '=', scope.tenantId).orderBy('ends_on', 'desc').orderBy('goal_id').limit(MAX_GOALS).execute()) as GoalRow[];
       const items = [];
       for (const row of rows) items.push(await represent(db, scope, row));

@@ -5,7 +5,7 @@ import { sql, type Kysely } from 'kysely';
 import type { ReadScopeResolver } from '../readScope';
 import { loadUnitPreferences } from '../unitPreferences';
 import { displayMass } from '@fitledger/domain';
-import { assertRange, authProblemResponses, PRIVATE_CACHE_HEADERS, readScopeOf, readingCollection } from './readContext';
+import { assertRange, authProblemResponses, PRIVATE_CACHE_HEADERS, readScopeOf, recordWhileReading } from './readContext';
 
 export const MAX_LEADERBOARD_SIZE = 50;
 const DAY_MS = 86_400_000;
@@ -57,7 +57,7 @@ export function leaderboardRoutes(app: FastifyInstance, deps: { db: Kysely<ReadM
       if (to.getTime() - from.getTime() > 366 * DAY_MS) {
         throw new HttpProblem(400, 'VALIDATION_FAILED', 'Bad Request', '/querystring/from: the period spans at most 366 days', [{ field: '/querystring/from', message: 'the period spans at most 366 days' }]);
       }
-      readingCollection(request);
+      recordWhileReading(request);
       // Aggregates only, through the privacy-filtering function (migration 0015).
       const rows = await sql<{ subject_id: string; workouts: number; volume: string }>`
         SELECT subject_id, workouts, volume_kg::text AS volume FROM fl_leaderboard(${scope.tenantId}, ${from}, ${to}, ${request.query.limit})`.execute(db);

@@ -4,7 +4,7 @@ import type { Kysely } from 'kysely';
 import type { ReadScopeResolver } from '../readScope';
 import { loadUnitPreferences } from '../unitPreferences';
 import { personalRecord } from '../workoutRepresentation';
-import { authProblemResponses, PRIVATE_CACHE_HEADERS, readScopeOf, readingCollection } from './readContext';
+import { authProblemResponses, PRIVATE_CACHE_HEADERS, readScopeOf, recordWhileReading } from './readContext';
 
 /** GET /personal-records: the caller's personal records per exercise, from `rm_personal_records`. */
 export function personalRecordRoutes(app: FastifyInstance, deps: { db: Kysely<ReadModelDb>; resolveScope: ReadScopeResolver }): void {
@@ -33,7 +33,7 @@ export function personalRecordRoutes(app: FastifyInstance, deps: { db: Kysely<Re
     },
     async (request, reply) => {
       const scope = await readScopeOf(request, resolveScope);
-      readingCollection(request);
+      recordWhileReading(request);
       let query = db
         .selectFrom('rm_personal_records')
         .select(['exercise_id', 'one_rm_kg', 'three_rm_kg', 'five_rm_kg', 'ten_rm_kg', 'epley_kg', 'brzycki_kg', 'best_volume_kg'])

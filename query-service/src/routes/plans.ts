@@ -4,7 +4,7 @@ import type { ReadModelDb } from '@fitledger/projections';
 import type { FastifyInstance } from 'fastify';
 import { sql, type Kysely } from 'kysely';
 import type { ReadScopeResolver } from '../readScope';
-import { authProblemResponses, PRIVATE_CACHE_HEADERS, readScopeOf, readingCollection } from './readContext';
+import { authProblemResponses, PRIVATE_CACHE_HEADERS, readScopeOf, recordWhileReading } from './readContext';
 
 const MAX_PLANS = 100;
 const notFound = (): HttpProblem => new HttpProblem(404, 'PLAN_NOT_FOUND', 'Not Found', 'no such plan');
@@ -77,7 +77,7 @@ export function planRoutes(app: FastifyInstance, deps: { db: Kysely<ReadModelDb>
     },
     async (request, reply) => {
       const scope = await readScopeOf(request, resolveScope);
-      readingCollection(request);
+      recordWhileReading(request);
       const rows = (await db
         .selectFrom('rm_plans')
         .select(['plan_id', 'definition', 'archived', 'revision', 'assigned_by'])

@@ -27,12 +27,13 @@ export function noteAccessOf(request: FastifyRequest, scope: ReadScope): void {
 }
 
 /**
- * Called by a read of a collection once every check that can refuse it has passed, just before it
- * reads: its answer is 200 whatever it finds (an empty page included), so its access record is
- * written while the data is read rather than after (recordAccessAhead). A read that fails after
- * all gets a second record with its own status.
+ * Called by a read once its answer is certain to be 200 unless the read itself fails — a page of a
+ * collection (200 whatever it finds, an empty page included) after every check that can refuse it,
+ * or a record once it was found and is not answered 304 — just before it reads (on): its access
+ * record is then written while the data is read rather than after (recordAccessAhead). A read
+ * that fails after all gets a second record with its own status.
  */
-export function readingCollection(request: FastifyRequest): void {
+export function recordWhileReading(request: FastifyRequest): void {
   recordAccessAhead(request, 200);
 }
 

@@ -4,7 +4,7 @@ import type { ReadModelDb } from '@fitledger/projections';
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { ReadScopeResolver } from '../readScope';
-import { authProblemResponses, PRIVATE_CACHE_HEADERS, readScopeOf, readingCollection } from './readContext';
+import { authProblemResponses, PRIVATE_CACHE_HEADERS, readScopeOf, recordWhileReading } from './readContext';
 
 /** Completed workouts considered (the most recent ones): years of daily training stay well inside it. */
 const MAX_ACTIVITIES = 5_000;
@@ -61,7 +61,7 @@ export function streakRoutes(app: FastifyInstance, deps: { db: Kysely<ReadModelD
       if (now.getTime() > Date.now() + 60_000) {
         throw new HttpProblem(400, 'VALIDATION_FAILED', 'Bad Request', '/querystring/at: must not be in the future', [{ field: '/querystring/at', message: 'must not be in the future' }]);
       }
-      readingCollection(request);
+      recordWhileReading(request);
       const [profile, zones, workouts] = await Promise.all([
         db.selectFrom('rm_profiles').select(['time_zone', 'locale', 'week_start']).where('subject_id', '=', scope.subjectId).where('tenant_id', '=', scope.tenantId).executeTakeFirst(),
         db.selectFrom('rm_profile_time_zones').select(['effective_from', 'time_zone']).where('subject_id', '=', scope.subjectId).orderBy('effective_from').orderBy('position').execute(),

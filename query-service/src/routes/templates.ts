@@ -3,7 +3,7 @@ import type { ReadModelDb } from '@fitledger/projections';
 import type { FastifyInstance } from 'fastify';
 import { sql, type Kysely } from 'kysely';
 import type { ReadScope, ReadScopeResolver } from '../readScope';
-import { authProblemResponses, PRIVATE_CACHE_HEADERS, readScopeOf, readingCollection } from './readContext';
+import { authProblemResponses, PRIVATE_CACHE_HEADERS, readScopeOf, recordWhileReading } from './readContext';
 import { ifNoneMatchHits } from './workouts';
 
 const MAX_TEMPLATES = 200;
@@ -97,7 +97,7 @@ export function templateRoutes(app: FastifyInstance, deps: { db: Kysely<ReadMode
     },
     async (request, reply) => {
       const scope = await readScopeOf(request, resolveScope);
-      readingCollection(request);
+      recordWhileReading(request);
       const rows = (await db
         .selectFrom('rm_templates')
         .select(columns)

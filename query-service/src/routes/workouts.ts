@@ -6,7 +6,7 @@ import { decodeWorkoutListCursor, encodeWorkoutListCursor, InvalidCursorError, t
 import type { ReadScopeResolver } from '../readScope';
 import { displayEtag, unitPreferencesColumn, unitPreferencesOf } from '../unitPreferences';
 import { WORKOUT_STATUSES, workoutDetail, workoutSummary, type WorkoutSummaryRepresentation } from '../workoutRepresentation';
-import { assertRange, authProblemResponses, invalidCursor, pageResponse, PRIVATE_CACHE_HEADERS, readScopeOf, detailResponses, readingCollection } from './readContext';
+import { assertRange, authProblemResponses, invalidCursor, pageResponse, PRIVATE_CACHE_HEADERS, readScopeOf, detailResponses, recordWhileReading } from './readContext';
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
@@ -100,7 +100,7 @@ export function workoutRoutes(app: FastifyInstance, deps: { db: Kysely<ReadModel
         }
       }
       assertRange(from, to);
-      readingCollection(request);
+      recordWhileReading(request);
 
       let query = db
         .selectFrom('rm_workouts')
@@ -157,6 +157,8 @@ export function workoutRoutes(app: FastifyInstance, deps: { db: Kysely<ReadModel
       const etag = displayEtag(row.revision, preferences);
       reply.headers({ ...PRIVATE_CACHE_HEADERS, etag });
       if (ifNoneMatchHits(request.headers['if-none-match'], etag)) return reply.code(304).send();
+      // Found and changed: the answer is 200 now, so the record is written while the sets are read.
+      recordWhileReading(request);
 
       const sets = await db
         .selectFrom('rm_workout_sets')
