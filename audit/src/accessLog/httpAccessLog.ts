@@ -34,8 +34,15 @@ export function noteAccess(request: FastifyRequest, note: AccessNote): void {
  * read instead of following it; the response still waits until it is durable. Should the response
  * end with another status after all (a failed query: 500), a second record with that status and
  * the same request id follows, as when serialisation fails: the log errs towards more, never less.
- * Call after `noteAccess` and after every check that can refuse the request. Does nothing in an
- * app without an access log, or when the request is already recorded.
+ *
+ * Only for a subject reading their own data (basis `owner`): if the read fails and the second
+ * record cannot be written either (a database outage), or the process dies during the read, the
+ * first record stands alone and says "allowed" of a read that disclosed nothing. Of someone's own
+ * data that misleads no one; of a disclosure to a coach or under break-glass — what the subject's
+ * "who has seen my data" and the accounting of disclosures show — it would, so those reads are
+ * recorded once their status is known. Call after `noteAccess` and after every check that can
+ * refuse the request. Does nothing in an app without an access log, for another basis, or when
+ * the request is already recorded.
  */
 export function recordAccessAhead(request: FastifyRequest, status: number): void {
   (request as unknown as Record<typeof AHEAD, StartAhead | undefined>)[AHEAD]?.(request, status);
@@ -90,13 +97,22 @@ const outcomeOf = (status: number): AccessOutcome => (status < 400 ? 'allowed' :
 export function httpAccessLog(app: FastifyInstance, options: HttpAccessLogOptions): HttpAccessLog {
   const recorded = new WeakSet<FastifyRequest>();
 
+  function subjectOf(request: FastifyRequest): string | undefined {
+    const params = (request.params ?? {}) as Record<string, string>;
+    return notes.get(request)?.subjectId ?? params['clientId'] ?? params['subjectId'] ?? request.identity?.sub;
+  }
+
+  function basisOf(request: FastifyRequest, subjectId: string | undefined): AccessBasis {
+    return notes.get(request)?.basis ?? (subjectId === undefined || subjectId === request.identity?.sub ? 'owner' : 'consent');
+  }
+
   function recordOf(request: FastifyRequest, status: number, action: AccessAction): AccessRecord {
     const identity = request.identity;
     const note = notes.get(request);
     const params = (request.params ?? {}) as Record<string, string>;
     const route = request.routeOptions.url ?? 'unmatched';
     const { recordType, recordId } = recordOfRoute(route, params);
-    const subjectId = note?.subjectId ?? params['clientId'] ?? params['subjectId'] ?? identity?.sub;
+    const subjectId = subjectOf(request);
     const outcome = outcomeOf(status);
     const userAgent = request.headers['user-agent'];
     return {
@@ -117,7 +133,7 @@ export function httpAccessLog(app: FastifyInstance, options: HttpAccessLogOption
       route,
       status,
       outcome,
-      purposeOfUse: action === 'admin' ? ADMINISTRATION : PURPOSE_OF_BASIS[note?.basis ?? (subjectId === undefined || subjectId === identity?.sub ? 'owner' : 'consent')],
+      purposeOfUse: action === 'admin' ? ADMINISTRATION : PURPOSE_OF_BASIS[basisOf(request, subjectId)],
       consentVersion: note?.consentVersion ?? null,
       breakGlassGrantId: note?.breakGlassGrantId ?? null,
       requestId: request.id,
@@ -140,7 +156,9 @@ export function httpAccessLog(app: FastifyInstance, options: HttpAccessLogOption
   }
 
   const startAhead: StartAhead = (request, status) => {
-    if (!recorded.has(request) && !started.has(request)) void start(request, status);
+    if (recorded.has(request) || started.has(request)) return;
+    if (basisOf(request, subjectOf(request)) !== 'owner') return;
+    void start(request, status);
   };
   // A getter on this app's request prototype: no per-request cost for requests that never ask.
   app.decorateRequest(AHEAD, { getter: () => startAhead });

@@ -117,61 +117,121 @@ describe('httpAccessLog', () => {
     expect(calls).toBe(1);
   });
 
-  it('records ahead: the record of an allowed page read is written while the page is read, and the response still waits for it', async () => {
+  /** A promise and its resolver. */
+  function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void } {
+    let resolve: (value: T) => void = () => undefined;
+    const promise = new Promise<T>((r) => {
+      resolve = r;
+    });
+    return { promise, resolve };
+  }
+
+  /** An access log whose appends become durable only when the test commits them, one by one. */
+  function heldLog() {
     const events: string[] = [];
     const records: AccessRecord[] = [];
-    let commit: () => void = () => undefined;
-    const app = appWith({
-      append: (r) => {
-        events.push(`append ${r.status}`);
-        records.push(r);
-        // Durable only when the test says so.
-        return new Promise<void>((resolve) => {
-          commit = () => {
+    const commits: (() => void)[] = [];
+    let appended = deferred();
+    return {
+      events,
+      records,
+      /** Resolves once the next append was called. */
+      nextAppend: () => appended.promise,
+      commit: () => commits.shift()?.(),
+      log: {
+        append: (r: AccessRecord) => {
+          events.push(`append ${r.status}`);
+          records.push(r);
+          const done = deferred();
+          commits.push(() => {
             events.push(`durable ${r.status}`);
-            resolve();
-          };
-        });
-      },
-      close: () => Promise.resolve(),
-    });
+            done.resolve();
+          });
+          const signal = appended;
+          appended = deferred();
+          signal.resolve();
+          return done.promise;
+        },
+        close: () => Promise.resolve(),
+      } satisfies AccessLog,
+    };
+  }
+
+  /** Turns of the event loop: enough for a response that does not wait to be delivered. */
+  async function turns(n = 20): Promise<void> {
+    for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
+  }
+
+  it('records ahead: an own page read starts its record before it reads, the response still waits for it, and a read that then fails is recorded again', async () => {
+    const held = heldLog();
+    const app = appWith(held.log);
+    let gate = deferred();
     let failRead = false;
-    app.get('/api/v1/clients/:clientId/workouts', async (request) => {
-      noteAccess(request, { subjectId: (request.params as { clientId: string }).clientId, basis: 'consent', consentVersion: 2 });
-      recordAccessAhead(request, 200);
-      events.push('read starts');
-      await new Promise((resolve) => setTimeout(resolve, 5));
-      events.push('read ends');
+    app.get('/api/v1/workouts', async (request) => {
+      recordAccessAhead(request, 200); // alice's own data: no note, basis owner
+      held.events.push('read starts');
+      await gate.promise;
+      held.events.push('read ends');
       if (failRead) throw new Error('read model unavailable');
       return { items: ['secret squat day'] };
     });
-    const pending = app.inject({ method: 'GET', url: '/api/v1/clients/c-1/workouts' });
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    // The read is over, the record is not yet durable: nothing has left.
-    expect(events).toEqual(['append 200', 'read starts', 'read ends']);
-    commit();
+    await app.ready();
+
+    let responded = false;
+    const pending = app.inject({ method: 'GET', url: '/api/v1/workouts' }).then((r) => {
+      responded = true;
+      return r;
+    });
+    await held.nextAppend();
+    expect(held.events).toEqual(['append 200', 'read starts']);
+    gate.resolve();
+    await turns();
+    // The read is over, the record not yet durable: nothing has left.
+    expect(held.events).toEqual(['append 200', 'read starts', 'read ends']);
+    expect(responded).toBe(false);
+    held.commit();
     const response = await pending;
     expect(response.statusCode).toBe(200);
-    expect(events).toEqual(['append 200', 'read starts', 'read ends', 'durable 200']);
-    expect(records).toHaveLength(1);
-    expect(records[0]).toMatchObject({ status: 200, outcome: 'allowed', recordType: 'workouts', subjectPseudonym: pseudonymise('c-1'), consentVersion: 2, purposeOfUse: 'TREAT' });
+    expect(held.events).toEqual(['append 200', 'read starts', 'read ends', 'durable 200']);
+    expect(held.records.map((r) => [r.status, r.outcome, r.purposeOfUse])).toEqual([[200, 'allowed', 'PATRQT']]);
 
-    // The read fails after all: the record ahead stays, and the 500 that leaves is recorded too.
-    records.length = 0;
-    events.length = 0;
+    // The read fails after its record started: the 500 that leaves is recorded too, same request id.
+    held.records.length = 0;
+    held.events.length = 0;
+    gate = deferred();
     failRead = true;
-    const failing = app.inject({ method: 'GET', url: '/api/v1/clients/c-1/workouts' });
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    commit(); // the record ahead
-    await new Promise((resolve) => setTimeout(resolve, 5));
-    commit(); // the 500's own record
+    const failing = app.inject({ method: 'GET', url: '/api/v1/workouts' });
+    await held.nextAppend();
+    const second = held.nextAppend();
+    gate.resolve();
+    held.commit(); // the record ahead
+    await second;
+    held.commit(); // the 500's own record
     const failed = await failing;
     expect(failed.statusCode).toBe(500);
     expect(failed.body).not.toContain('secret');
-    expect(records.map((r) => [r.status, r.outcome, r.requestId])).toEqual([
-      [200, 'allowed', records[0]?.requestId],
-      [500, 'error', records[0]?.requestId],
+    expect(held.records.map((r) => [r.status, r.outcome])).toEqual([
+      [200, 'allowed'],
+      [500, 'error'],
     ]);
+    expect(new Set(held.records.map((r) => r.requestId)).size).toBe(1);
+  });
+
+  it("records ahead only reads of the caller's own data: a read under consent is recorded once its status is known", async () => {
+    const held = heldLog();
+    const app = appWith(held.log);
+    app.get('/api/v1/clients/:clientId/workouts', (request) => {
+      noteAccess(request, { subjectId: (request.params as { clientId: string }).clientId, basis: 'consent', consentVersion: 2 });
+      recordAccessAhead(request, 200);
+      held.events.push('read');
+      return { items: ['secret squat day'] };
+    });
+    const pending = app.inject({ method: 'GET', url: '/api/v1/clients/c-1/workouts' });
+    await held.nextAppend();
+    held.commit();
+    expect((await pending).statusCode).toBe(200);
+    expect(held.events).toEqual(['read', 'append 200', 'durable 200']);
+    expect(held.records[0]).toMatchObject({ purposeOfUse: 'TREAT', consentVersion: 2, subjectPseudonym: pseudonymise('c-1') });
   });
 
   it('records ahead: nothing without an access log, and a failed record ahead withholds the response', async () => {
@@ -183,6 +243,7 @@ describe('httpAccessLog', () => {
     expect((await bare.inject({ method: 'GET', url: '/api/v1/things' })).statusCode).toBe(200);
 
     let calls = 0;
+    let callsWhenRead = -1;
     const app = appWith({
       append: () => {
         calls++;
@@ -193,9 +254,11 @@ describe('httpAccessLog', () => {
     app.get('/api/v1/things', (request) => {
       recordAccessAhead(request, 200);
       recordAccessAhead(request, 200); // once per request
+      callsWhenRead = calls;
       return { items: ['secret squat day'] };
     });
     const response = await app.inject({ method: 'GET', url: '/api/v1/things' });
+    expect(callsWhenRead).toBe(1);
     expect(response.statusCode).toBe(503);
     expect(response.body).not.toContain('secret');
     expect(calls).toBe(1);

@@ -15,6 +15,8 @@ export function fhirAuditEvent(r: AccessRecord): Record<string, unknown> {
     ...(r.breakGlassGrantId === null ? [] : [{ type: 'breakGlassGrantId', valueString: r.breakGlassGrantId }]),
     { type: 'route', valueString: `${r.method} ${r.route}` },
     { type: 'status', valueString: String(r.status) },
+    // Ties the records of one request together (a read that failed after its record was started has two).
+    { type: 'requestId', valueString: r.requestId },
   ];
   return {
     resourceType: 'AuditEvent',
