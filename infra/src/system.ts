@@ -34,8 +34,8 @@ export interface SystemOptions {
   readonly pgSettings?: Record<string, string | number>;
   /** Rate limits for both services, as their RATE_LIMIT_* variables (validated by their config loaders); unset ones take the defaults. */
   readonly rateLimitEnv?: Readonly<{ RATE_LIMIT_ENABLED?: string; RATE_LIMIT_USER_PER_MINUTE?: string; RATE_LIMIT_ORG_PER_MINUTE?: string }>;
-  /** The projection runner's PROJECTIONS_* variables (validated by loadProjectionsConfig); unset ones take the defaults. */
-  readonly projectionsEnv?: Readonly<{ PROJECTIONS_BATCH_SIZE?: string; PROJECTIONS_REBUILD_BATCH_SIZE?: string; PROJECTIONS_COALESCE_MS?: string }>;
+  /** The projection runner's PROJECTIONS_* and FEED_RETENTION_DAYS variables (validated by loadProjectionsConfig); unset ones take the defaults. */
+  readonly projectionsEnv?: Readonly<{ PROJECTIONS_BATCH_SIZE?: string; PROJECTIONS_REBUILD_BATCH_SIZE?: string; PROJECTIONS_COALESCE_MS?: string; FEED_RETENTION_DAYS?: string }>;
 }
 
 export interface RunningSystem {

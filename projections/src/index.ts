@@ -33,6 +33,9 @@ export {
   defaultProjections,
   readModelDb,
   ProjectionsConfigError,
+  scheduleFeedRetention,
+  DEFAULT_FEED_RETENTION_DAYS,
   type ProjectionsConfig,
   type ProjectionsService,
 } from './projectionsService';
+export { pruneFeed, feedRetentionHorizon, isBeforeHorizon, DEFAULT_PRUNE_BATCH, type FeedRowKey, type FeedPruneResult } from './feedRetention';

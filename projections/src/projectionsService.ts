@@ -5,6 +5,7 @@ import { MAX_COALESCE_MS, PostgresEventStore } from '@fitledger/event-store';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { migrateReadModels } from './migrations/index';
+import { pruneFeed } from './feedRetention';
 import { ProjectionRunner, type BatchTracer, type CommitListener, type Projection, type ProjectionLogger } from './projectionRunner';
 import type { ReadModelDb } from './readModelDb';
 import { exercisesProjection } from './exercises/exercisesProjection';
@@ -36,6 +37,8 @@ export interface ProjectionsConfig {
   readonly rebuildBatchSize: number;
   /** Live batches are read at most once per this many milliseconds while events keep coming (see ProjectionRunnerOptions.coalesceMs). */
   readonly coalesceMs: number;
+  /** Feed rows older than this many days are pruned (feedRetention.ts); 0 keeps them forever. */
+  readonly feedRetentionDays: number;
 }
 
 /**
@@ -43,7 +46,8 @@ export interface ProjectionsConfig {
  * FITLEDGER_MASTER_KEY_FILE and the optional FITLEDGER_PREVIOUS_MASTER_KEYS / _FILES of a rotation,
  * or KEY_STORE=vault with VAULT_*), PROJECTIONS_BATCH_SIZE (default 500),
  * PROJECTIONS_REBUILD_BATCH_SIZE (default 5000) and PROJECTIONS_COALESCE_MS (default
- * DEFAULT_COALESCE_MS, 0 to MAX_COALESCE_MS; 0 reads the next batch as soon as the runner asks for it).
+ * DEFAULT_COALESCE_MS, 0 to MAX_COALESCE_MS; 0 reads the next batch as soon as the runner asks for it)
+ * and FEED_RETENTION_DAYS (default DEFAULT_FEED_RETENTION_DAYS, 0 to 3650; 0 keeps the feed forever).
  */
 export function loadProjectionsConfig(env: Readonly<Record<string, string | undefined>>, readFile?: (path: string) => string): ProjectionsConfig {
   const databaseUrl = env.DATABASE_URL;
@@ -60,7 +64,8 @@ export function loadProjectionsConfig(env: Readonly<Record<string, string | unde
   const batchSize = batchSizeFrom(env, 'PROJECTIONS_BATCH_SIZE', 500);
   const rebuildBatchSize = batchSizeFrom(env, 'PROJECTIONS_REBUILD_BATCH_SIZE', 5_000);
   const coalesceMs = integerFrom(env, 'PROJECTIONS_COALESCE_MS', DEFAULT_COALESCE_MS, 0, MAX_COALESCE_MS);
-  return Object.freeze({ databaseUrl, keyStore, batchSize, rebuildBatchSize, coalesceMs });
+  const feedRetentionDays = integerFrom(env, 'FEED_RETENTION_DAYS', DEFAULT_FEED_RETENTION_DAYS, 0, 3_650);
+  return Object.freeze({ databaseUrl, keyStore, batchSize, rebuildBatchSize, coalesceMs, feedRetentionDays });
 }
 
 /**
@@ -72,6 +77,51 @@ export function loadProjectionsConfig(env: Readonly<Record<string, string | unde
  * so the first commit after 25 quiet milliseconds is read as soon as it is notified.
  */
 export const DEFAULT_COALESCE_MS = 25;
+
+/**
+ * A live feed resumes from its cursor for this long; a client away longer reloads through the REST
+ * reads and opens the feed afresh (a resume from before the horizon is answered 410).
+ */
+export const DEFAULT_FEED_RETENTION_DAYS = 30;
+/** How often the feed is pruned (and once at start). */
+export const FEED_PRUNE_INTERVAL_MS = 60 * 60 * 1000;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Prunes the feed now and every `intervalMs` while running; `stop()` waits for a prune in flight.
+ * A failed prune is logged and retried at the next interval.
+ */
+export function scheduleFeedRetention(
+  db: Kysely<ReadModelDb>,
+  options: { readonly retentionDays: number; readonly intervalMs?: number; readonly logger?: ProjectionLogger; readonly clock?: () => Date },
+): { stop(): Promise<void> } {
+  const intervalMs = options.intervalMs ?? FEED_PRUNE_INTERVAL_MS;
+  const clock = options.clock ?? (() => new Date());
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> = Promise.resolve();
+  const run = (): void => {
+    running = pruneFeed(db, { olderThan: new Date(clock().getTime() - options.retentionDays * DAY_MS) }).then(
+      (result) => {
+        if (result.deleted > 0) options.logger?.info({ deleted: result.deleted, horizon: result.horizon }, 'feed rows past retention pruned');
+      },
+      (error: unknown) => options.logger?.error({ err: error }, 'feed retention prune failed'),
+    ).finally(() => {
+      if (!stopped) {
+        timer = setTimeout(run, intervalMs);
+        timer.unref();
+      }
+    });
+  };
+  if (options.retentionDays > 0) run();
+  return {
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+    },
+  };
+}
 
 function integerFrom(env: Readonly<Record<string, string | undefined>>, variable: string, fallback: number, min: number, max: number): number {
   const raw = env[variable];
@@ -135,9 +185,11 @@ export async function openProjectionsService(
     ...(options.onCommitted ? { onCommitted: options.onCommitted } : {}),
     ...(options.traceBatch ? { traceBatch: options.traceBatch } : {}),
   });
+  const retention = scheduleFeedRetention(db, { retentionDays: config.feedRetentionDays, ...(options.logger ? { logger: options.logger } : {}) });
   return {
     runner,
     async close() {
+      await retention.stop();
       await runner.stop();
       await store.close();
       await keys.close();

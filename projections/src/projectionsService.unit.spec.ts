@@ -59,6 +59,10 @@ describe('projections configuration', () => {
     expect(loadProjectionsConfig({ ...base, PROJECTIONS_COALESCE_MS: '0' }).coalesceMs).toBe(0);
     expect(loadProjectionsConfig({ ...base, PROJECTIONS_COALESCE_MS: '1000' }).coalesceMs).toBe(1_000);
     for (const bad of ['-1', '1001', '2.5', 'soon']) expect(configError({ ...base, PROJECTIONS_COALESCE_MS: bad }).variable).toBe('PROJECTIONS_COALESCE_MS');
+    expect(loadProjectionsConfig(base).feedRetentionDays).toBe(30);
+    expect(loadProjectionsConfig({ ...base, FEED_RETENTION_DAYS: '0' }).feedRetentionDays).toBe(0);
+    expect(loadProjectionsConfig({ ...base, FEED_RETENTION_DAYS: '3650' }).feedRetentionDays).toBe(3_650);
+    for (const bad of ['-1', '3651', '1.5', 'month']) expect(configError({ ...base, FEED_RETENTION_DAYS: bad }).variable).toBe('FEED_RETENTION_DAYS');
   });
 
   it('reads a complete configuration with the default batch size', () => {

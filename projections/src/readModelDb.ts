@@ -104,6 +104,16 @@ export interface RmFeedChangesTable {
   set_deleted: ColumnType<boolean, boolean | undefined, boolean>;
   /** The organisation of the event that wrote the row (migration 0021); null on rows written before. */
   tenant_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** When the row was written (migration 0022; retention prunes by it). */
+  recorded_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+/** The last feed row retention pruned (one row at most, migration 0022). */
+export interface FeedRetentionHorizonTable {
+  singleton: ColumnType<boolean, boolean | undefined, boolean>;
+  position: string;
+  seq: number;
+  pruned_at: Timestamp;
 }
 
 export type FeedKind = 'workout' | 'personal_record' | 'body_measurement';
@@ -342,6 +352,7 @@ export interface ReadModelDb {
   rm_workout_sets: RmWorkoutSetsTable;
   rm_personal_records: RmPersonalRecordsTable;
   rm_feed_changes: RmFeedChangesTable;
+  feed_retention_horizon: FeedRetentionHorizonTable;
 }
 
 /**

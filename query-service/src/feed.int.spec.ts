@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createTokenVerifier, type TokenVerifier } from '@fitledger/auth';
-import { migrateReadModels, type ReadModelDb, type RmFeedChangesTable } from '@fitledger/projections';
+import { migrateReadModels, pruneFeed, type ReadModelDb, type RmFeedChangesTable } from '@fitledger/projections';
 import { getDevToken, signTestToken, startDevOidcProvider, type DevOidcProvider } from '@fitledger/testing/oidc';
 import { testDatabase } from '@fitledger/testing/vitest';
 import type { FastifyInstance } from 'fastify';
@@ -274,6 +274,35 @@ describe('GET /api/v1/feed (websocket)', () => {
     }
     const resumed = await openFeed(`${feedUrl}?after=${cursor}`, { token: alice.token });
     await resumed.close();
+  });
+
+  it('refuses a resume from before the retention horizon with HTTP 410 before upgrading; a cursor at the horizon resumes without a gap', async () => {
+    const rows = [change(alice.sub, 1), change(alice.sub, 2), change(alice.sub, 3)];
+    await commitFeedChanges(db, rows);
+    const feed = await openFeed(feedUrl, { token: alice.token });
+    const [first, second, third] = await feed.take(3);
+    await feed.close();
+    try {
+      // The first two changes are past retention and pruned.
+      await sql`UPDATE rm_feed_changes SET recorded_at = now() - interval '40 days' WHERE position <= ${rows[1]?.position}`.execute(db);
+      expect((await pruneFeed(db, { olderThan: new Date(Date.now() - 30 * 24 * 3600 * 1000) })).deleted).toBe(2);
+
+      const refused = await openFeed(`${feedUrl}?after=${first?.cursor}`, { token: alice.token }).catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(HandshakeRefused);
+      expect((refused as HandshakeRefused).status).toBe(410);
+      expect(JSON.parse((refused as HandshakeRefused).body)).toMatchObject({ status: 410, code: 'FEED_CURSOR_EXPIRED', errors: [{ field: '/querystring/after' }] });
+      // Without an upgrade too (before the 426).
+      const plain = await app.inject({ method: 'GET', url: `/api/v1/feed?after=${first?.cursor}`, headers: { authorization: `Bearer ${alice.token}` } });
+      expect(plain.statusCode).toBe(410);
+      expect(plain.headers['content-type']).toContain('application/problem+json');
+
+      // The last change pruned is the horizon: a client that received it missed nothing.
+      const resumed = await openFeed(`${feedUrl}?after=${second?.cursor}`, { token: alice.token });
+      expect((await resumed.next()).entityId).toBe(third?.entityId);
+      await resumed.close();
+    } finally {
+      await sql`TRUNCATE feed_retention_horizon`.execute(db);
+    }
   });
 
   it('closes with 1008 when the access token expires', async () => {

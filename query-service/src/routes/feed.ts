@@ -2,7 +2,7 @@ import { noteAccess } from '@fitledger/audit';
 import { AuthenticationError, sendAuthenticationProblem, type TokenVerifier } from '@fitledger/auth';
 import { HttpProblem } from '@fitledger/http';
 import { traceFeedPush } from '@fitledger/observability';
-import { feedPayload, type ReadModelDb } from '@fitledger/projections';
+import { feedPayload, feedRetentionHorizon, isBeforeHorizon, type FeedRowKey, type ReadModelDb } from '@fitledger/projections';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { sql, type Kysely } from 'kysely';
 import type { WebSocket } from 'ws';
@@ -29,6 +29,38 @@ export interface FeedOptions {
 export const CLOSE_POLICY_VIOLATION = 1008;
 export const CLOSE_INTERNAL_ERROR = 1011;
 export const CLOSE_GOING_AWAY = 1001;
+/** Application close code (RFC 6455 §7.4.2): the cursor resumed from lies before the retention horizon. */
+export const CLOSE_CURSOR_EXPIRED = 4410;
+
+const EXPIRED_DETAIL = 'the feed no longer holds every change after this cursor (FEED_RETENTION_DAYS): reload through the REST reads and open the feed without `after`';
+
+/** The cursor a feed resumed from lies before the retention horizon: changes after it may be gone. */
+export class FeedCursorExpiredError extends Error {}
+
+type ReadPage = (after: FeedCursor | undefined, limit: number) => Promise<readonly FeedEntry[]>;
+
+/**
+ * A session's page reads, checked against the retention horizon while it catches up: a prune can
+ * take old rows after the session's cursor until the session has read them, so after each backlog
+ * page read after a cursor (up to and including the first page that is not full) the horizon is
+ * read again — it only ever moves forward, so a horizon at or before the cursor after the read
+ * means nothing after the cursor was pruned before it (a prune after the read only makes this
+ * refuse a page that was complete). A cursor before it fails with FeedCursorExpiredError. Caught
+ * up, a session reads rows just written, which no prune takes for days: no more checks.
+ */
+export function checkingHorizon(readPage: ReadPage, readHorizon: () => Promise<FeedRowKey | undefined>): ReadPage {
+  let catchingUp = true;
+  return async (after, limit) => {
+    const entries = await readPage(after, limit);
+    if (catchingUp && after !== undefined && isBeforeHorizon(after, await readHorizon())) throw new FeedCursorExpiredError();
+    if (entries.length < limit) catchingUp = false;
+    return entries;
+  };
+}
+
+function cursorExpired(): HttpProblem {
+  return new HttpProblem(410, 'FEED_CURSOR_EXPIRED', 'Gone', `/querystring/after: ${EXPIRED_DETAIL}`, [{ field: '/querystring/after', message: EXPIRED_DETAIL }]);
+}
 
 // setTimeout takes at most 2^31 − 1 ms; longer waits are re-armed.
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -145,7 +177,9 @@ export function feedRoutes(
         'a `personal_record` payload is a PersonalRecord, or null when op is `delete`. ' +
         'Workout and personal-record payloads show the entity as it is when the message is sent (a change read later shows the later state; ' +
         'applied in cursor order, the messages end at the current state); an upsert of an entity that no longer exists is not sent, a later change says what became of it. ' +
-        'Reconnect with the last cursor received to resume without gap or duplicate. Closes with 1008 when the token expires.',
+        'Reconnect with the last cursor received to resume without gap or duplicate. Closes with 1008 when the token expires. ' +
+        'Changes are kept FEED_RETENTION_DAYS (default 30): a resume from a cursor older than the oldest kept change is answered 410 FEED_CURSOR_EXPIRED ' +
+        '(or, if changes not yet sent are pruned while the feed catches up, closed with 4410): reload through the REST reads and open the feed without `after`.',
       tags: ['feed'],
       querystring: {
         type: 'object',
@@ -156,13 +190,14 @@ export function feedRoutes(
         400: { $ref: 'Problem#' },
         401: { $ref: 'Problem#' },
         403: { $ref: 'Problem#' },
+        410: { $ref: 'Problem#' },
         426: { $ref: 'Problem#' },
         503: { $ref: 'Problem#' },
       },
     },
     // Runs before the upgrade: a bad cursor or a missing scope is an HTTP answer, not a socket.
     preHandler: async (request) => {
-      afterCursor(request.query.after);
+      const after = afterCursor(request.query.after);
       const identity = request.identity;
       if (!identity) throw new AuthenticationError('TOKEN_MISSING', 'the request was not authenticated');
       requireReadScope(identity);
@@ -170,6 +205,8 @@ export function feedRoutes(
       scopes.set(request, scope);
       noteAccessOf(request, scope);
       if (request.query.after !== undefined) noteAccess(request, { recordId: request.query.after });
+      // Before the upgrade, an HTTP answer: the changes after this cursor are no longer all kept.
+      if (after !== undefined && isBeforeHorizon(after, await inReadScope({ tenantId: identity.tenantId, subjectId: scope.subjectId, role: identity.role }, () => feedRetentionHorizon(db)))) throw cursorExpired();
       // An upgrade is never answered through the response hooks: record it before the socket opens.
       if (request.headers.upgrade?.toLowerCase() === 'websocket') await deps.recordOpen?.(request);
     },
@@ -183,15 +220,23 @@ export function feedRoutes(
         socket.close(CLOSE_INTERNAL_ERROR, 'feed not authorised');
         return;
       }
+      // Pages are read when commits wake the session, outside any request: with the feed's own settings.
+      const asReader = <T>(read: () => Promise<T>): Promise<T> => inReadScope({ tenantId: identity.tenantId, subjectId: scope.subjectId, role: identity.role }, read);
       const session = new FeedSession({
         socket,
-        // Pages are read when commits wake the session, outside any request: with the feed's own settings.
-        readPage: (after, limit) => inReadScope({ tenantId: identity.tenantId, subjectId: scope.subjectId, role: identity.role }, () => readFeedPage(db, scope, after, limit)),
+        readPage: checkingHorizon(
+          (after, limit) => asReader(() => readFeedPage(db, scope, after, limit)),
+          () => asReader(() => feedRetentionHorizon(db)),
+        ),
         after: afterCursor(request.query.after),
         pageSize,
         highWaterBytes,
         tracePush: traceFeedPush,
         onError: (error) => {
+          if (error instanceof FeedCursorExpiredError) {
+            socket.close(CLOSE_CURSOR_EXPIRED, 'cursor expired: reload, then open the feed without after');
+            return;
+          }
           request.log.error({ err: error }, 'feed read failed');
           socket.close(CLOSE_INTERNAL_ERROR, 'feed read failed');
         },

@@ -1,0 +1,112 @@
+import { randomUUID } from 'node:crypto';
+import { testDatabase } from '@fitledger/testing/vitest';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { feedRetentionHorizon, isBeforeHorizon, pruneFeed } from './feedRetention';
+import { migrateReadModels } from './migrations/index';
+import { scheduleFeedRetention } from './projectionsService';
+import type { ReadModelDb } from './readModelDb';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const NOW = new Date('2026-12-04T12:00:00Z');
+const position = (n: number): string => n.toString(16).padStart(32, '0');
+
+let database: { url: string; drop(): Promise<void> };
+let pool: pg.Pool;
+let db: Kysely<ReadModelDb>;
+
+/** Feed rows at (position n, seq) written `daysAgo` days before NOW, for a few subjects. */
+async function rows(...specs: readonly [n: number, seq: number, daysAgo: number][]): Promise<void> {
+  await db
+    .insertInto('rm_feed_changes')
+    .values(
+      specs.map(([n, seq, daysAgo], i) => ({
+        subject_id: `subject-${i % 3}`,
+        position: position(n),
+        seq,
+        kind: 'workout' as const,
+        entity_id: randomUUID(),
+        op: 'upsert' as const,
+        payload: null,
+        recorded_at: new Date(NOW.getTime() - daysAgo * DAY_MS),
+      })),
+    )
+    .execute();
+}
+
+const remaining = async (): Promise<string[]> =>
+  (await db.selectFrom('rm_feed_changes').select(['position', 'seq']).orderBy('position').orderBy('seq').execute()).map((r) => `${Number.parseInt(r.position, 16)}#${r.seq}`);
+
+beforeAll(async () => {
+  database = await testDatabase('rm_feed_retention');
+  pool = new pg.Pool({ connectionString: database.url, max: 4 });
+  await migrateReadModels(pool);
+  db = new Kysely<ReadModelDb>({ dialect: new PostgresDialect({ pool }) });
+});
+
+afterAll(async () => {
+  await db?.destroy();
+  await database?.drop();
+});
+
+beforeEach(async () => {
+  await sql`TRUNCATE rm_feed_changes, feed_retention_horizon`.execute(db);
+});
+
+describe('feed retention', () => {
+  it('deletes the rows written before the cutoff, oldest first in batches, and records the last one as the horizon', async () => {
+    // Three rows at position 1 (a batch of 2 ends inside it), then old rows, then new ones.
+    await rows([1, 0, 40], [1, 1, 40], [1, 2, 40], [2, 0, 35], [3, 0, 31], [3, 1, 31], [4, 0, 29], [5, 0, 1], [5, 1, 1]);
+    const result = await pruneFeed(db, { olderThan: new Date(NOW.getTime() - 30 * DAY_MS), batchSize: 2 });
+    expect(result.deleted).toBe(6);
+    expect(result.horizon).toEqual({ position: position(3), seq: 1 });
+    expect(await remaining()).toEqual(['4#0', '5#0', '5#1']);
+
+    // Nothing more is old: nothing changes.
+    expect(await pruneFeed(db, { olderThan: new Date(NOW.getTime() - 30 * DAY_MS) })).toEqual({ deleted: 0, horizon: { position: position(3), seq: 1 } });
+    // A later cutoff moves on; the horizon never moves back.
+    expect((await pruneFeed(db, { olderThan: new Date(NOW.getTime() - 2 * DAY_MS) })).horizon).toEqual({ position: position(4), seq: 0 });
+    await sql`TRUNCATE rm_feed_changes`.execute(db);
+    await rows([2, 0, 60]);
+    expect((await pruneFeed(db, { olderThan: NOW })).horizon).toEqual({ position: position(4), seq: 0 });
+  });
+
+  it('stops at the first row that is not old: a rebuilt projection rewrote the oldest positions just now', async () => {
+    await rows([1, 0, 0], [2, 0, 40], [3, 0, 40]);
+    expect(await pruneFeed(db, { olderThan: new Date(NOW.getTime() - 30 * DAY_MS) })).toEqual({ deleted: 0, horizon: undefined });
+    expect(await remaining()).toEqual(['1#0', '2#0', '3#0']);
+    expect(await feedRetentionHorizon(db)).toBeUndefined();
+  });
+
+  it('tells a cursor before the horizon (changes after it may be gone) from one at or after it', async () => {
+    const horizon = { position: position(3), seq: 1 };
+    expect(isBeforeHorizon({ position: position(2), seq: 9 }, horizon)).toBe(true);
+    expect(isBeforeHorizon({ position: position(3), seq: 0 }, horizon)).toBe(true);
+    expect(isBeforeHorizon({ position: position(3), seq: 1 }, horizon)).toBe(false);
+    expect(isBeforeHorizon({ position: position(4), seq: 0 }, horizon)).toBe(false);
+    expect(isBeforeHorizon({ position: position(1), seq: 0 }, undefined)).toBe(false);
+    await expect(pruneFeed(db, { olderThan: NOW, batchSize: 0 })).rejects.toThrow(RangeError);
+  });
+
+  it('is scheduled by the projections service: pruned at start and at each interval, never with 0 days, stop waits for a prune in flight', async () => {
+    await rows([1, 0, 40], [2, 0, 10]);
+    const off = scheduleFeedRetention(db, { retentionDays: 0, intervalMs: 10, clock: () => NOW });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await off.stop();
+    expect(await remaining()).toEqual(['1#0', '2#0']);
+
+    let now = NOW;
+    const info = vi.fn();
+    const on = scheduleFeedRetention(db, { retentionDays: 30, intervalMs: 20, clock: () => now, logger: { debug: vi.fn(), info, warn: vi.fn(), error: vi.fn() } });
+    await vi.waitFor(async () => expect(await remaining()).toEqual(['2#0']));
+    now = new Date(NOW.getTime() + 25 * DAY_MS); // the second row is now 35 days old
+    await vi.waitFor(async () => expect(await remaining()).toEqual([]));
+    await on.stop();
+    expect(info).toHaveBeenCalledWith({ deleted: 1, horizon: { position: position(2), seq: 0 } }, 'feed rows past retention pruned');
+    // Rows after stop() are left alone.
+    await rows([3, 0, 400]);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(await remaining()).toEqual(['3#0']);
+  });
+});
