@@ -177,11 +177,15 @@ export const READ_MODEL_TABLES = {
   rm_feed_changes: 'subject_id, position, seq',
 } as const;
 
-/** Every read-model table as text, rows in primary-key order: equal dumps mean equal tables. */
+/**
+ * Every read-model table as text, rows in primary-key order: equal dumps mean equal tables. A feed
+ * row's `recorded_at` (when it was written, for retention) is left out: a rebuild writes it anew.
+ */
 export async function dumpReadModels(db: Kysely<ReadModelDb>): Promise<Record<string, string[]>> {
   const dump: Record<string, string[]> = {};
   for (const [table, key] of Object.entries(READ_MODEL_TABLES)) {
-    const result = await sql<{ row: string }>`SELECT t::text AS row FROM ${sql.table(table)} t ORDER BY ${sql.raw(key)}`.execute(db);
+    const row = table === 'rm_feed_changes' ? sql`(to_jsonb(t) - 'recorded_at')::text` : sql`t::text`;
+    const result = await sql<{ row: string }>`SELECT ${row} AS row FROM ${sql.table(table)} t ORDER BY ${sql.raw(key)}`.execute(db);
     dump[table] = result.rows.map((r) => r.row);
   }
   return dump;
