@@ -4,6 +4,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { feedRetentionHorizon, isBeforeHorizon, pruneFeed } from './feedRetention';
+import { down } from './migrations/0022_feedRetention';
 import { migrateReadModels } from './migrations/index';
 import { scheduleFeedRetention } from './projectionsService';
 import type { ReadModelDb } from './readModelDb';
@@ -72,11 +73,53 @@ describe('feed retention', () => {
     expect((await pruneFeed(db, { olderThan: NOW })).horizon).toEqual({ position: position(4), seq: 0 });
   });
 
-  it('stops at the first row that is not old: a rebuilt projection rewrote the oldest positions just now', async () => {
-    await rows([1, 0, 0], [2, 0, 40], [3, 0, 40]);
-    expect(await pruneFeed(db, { olderThan: new Date(NOW.getTime() - 30 * DAY_MS) })).toEqual({ deleted: 0, horizon: undefined });
-    expect(await remaining()).toEqual(['1#0', '2#0', '3#0']);
-    expect(await feedRetentionHorizon(db)).toBeUndefined();
+  it('prunes old rows behind fresh ones: a rebuilt projection rewrote the oldest positions just now, the other projection\'s old rows still go', async () => {
+    await rows([1, 0, 0], [2, 0, 40], [3, 0, 40], [4, 0, 0]);
+    expect(await pruneFeed(db, { olderThan: new Date(NOW.getTime() - 30 * DAY_MS) })).toEqual({ deleted: 2, horizon: { position: position(3), seq: 0 } });
+    // The fresh rows stay; a cursor before position 3 is refused (2 and 3 are gone), one at 3 is served 4.
+    expect(await remaining()).toEqual(['1#0', '4#0']);
+    expect(isBeforeHorizon({ position: position(1), seq: 0 }, await feedRetentionHorizon(db))).toBe(true);
+    expect(isBeforeHorizon({ position: position(3), seq: 0 }, await feedRetentionHorizon(db))).toBe(false);
+  });
+
+  it('skips rows another transaction holds (a rebuild resetting its rows) instead of waiting, and takes them at the next prune', async () => {
+    await rows([1, 0, 40], [2, 0, 40], [3, 0, 40]);
+    const holder = await pool.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query(`SELECT 1 FROM rm_feed_changes WHERE position = $1 FOR UPDATE`, [position(3)]);
+      expect(await pruneFeed(db, { olderThan: new Date(NOW.getTime() - 30 * DAY_MS) })).toEqual({ deleted: 2, horizon: { position: position(2), seq: 0 } });
+      await holder.query('ROLLBACK');
+    } finally {
+      holder.release();
+    }
+    expect(await remaining()).toEqual(['3#0']);
+    expect(await pruneFeed(db, { olderThan: new Date(NOW.getTime() - 30 * DAY_MS) })).toEqual({ deleted: 1, horizon: { position: position(3), seq: 0 } });
+  });
+
+  it('stops between batches once its signal is aborted', async () => {
+    await rows([1, 0, 40], [2, 0, 40]);
+    const abort = new AbortController();
+    abort.abort();
+    expect(await pruneFeed(db, { olderThan: NOW, batchSize: 1, signal: abort.signal })).toEqual({ deleted: 0, horizon: undefined });
+    expect(await remaining()).toEqual(['1#0', '2#0']);
+  });
+
+  it('lets the query service read the horizon position only, and refuses to drop the horizon once rows were pruned', async () => {
+    await rows([1, 0, 40]);
+    await pruneFeed(db, { olderThan: NOW });
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SET LOCAL ROLE fitledger_reader');
+      expect((await client.query('SELECT position, seq FROM feed_retention_horizon')).rows).toEqual([{ position: position(1), seq: 0 }]);
+      await expect(client.query('SELECT pruned_at FROM feed_retention_horizon')).rejects.toThrow(/permission denied/);
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
+    await expect(down(db as unknown as Kysely<unknown>)).rejects.toThrow(/pruned/);
+    expect(await feedRetentionHorizon(db)).toEqual({ position: position(1), seq: 0 });
   });
 
   it('tells a cursor before the horizon (changes after it may be gone) from one at or after it', async () => {
@@ -99,12 +142,12 @@ describe('feed retention', () => {
     let now = NOW;
     const info = vi.fn();
     const on = scheduleFeedRetention(db, { retentionDays: 30, intervalMs: 20, clock: () => now, logger: { debug: vi.fn(), info, warn: vi.fn(), error: vi.fn() } });
-    await vi.waitFor(async () => expect(await remaining()).toEqual(['2#0']));
+    await vi.waitFor(async () => expect(await remaining()).toEqual(['2#0']), { timeout: 10_000 });
     now = new Date(NOW.getTime() + 25 * DAY_MS); // the second row is now 35 days old
-    await vi.waitFor(async () => expect(await remaining()).toEqual([]));
+    await vi.waitFor(async () => expect(await remaining()).toEqual([]), { timeout: 10_000 });
     await on.stop();
     expect(info).toHaveBeenCalledWith({ deleted: 1, horizon: { position: position(2), seq: 0 } }, 'feed rows past retention pruned');
-    // Rows after stop() are left alone.
+    // Rows after stop() are left alone: three intervals pass without a prune.
     await rows([3, 0, 400]);
     await new Promise((resolve) => setTimeout(resolve, 60));
     expect(await remaining()).toEqual(['3#0']);

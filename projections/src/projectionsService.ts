@@ -88,8 +88,8 @@ export const FEED_PRUNE_INTERVAL_MS = 60 * 60 * 1000;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 /**
- * Prunes the feed now and every `intervalMs` while running; `stop()` waits for a prune in flight.
- * A failed prune is logged and retried at the next interval.
+ * Prunes the feed now and every `intervalMs` while running; `stop()` ends a prune in flight after
+ * its current batch and waits for it. A failed prune is logged and retried at the next interval.
  */
 export function scheduleFeedRetention(
   db: Kysely<ReadModelDb>,
@@ -100,8 +100,9 @@ export function scheduleFeedRetention(
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
+  const abort = new AbortController();
   const run = (): void => {
-    running = pruneFeed(db, { olderThan: new Date(clock().getTime() - options.retentionDays * DAY_MS) }).then(
+    running = pruneFeed(db, { olderThan: new Date(clock().getTime() - options.retentionDays * DAY_MS), signal: abort.signal }).then(
       (result) => {
         if (result.deleted > 0) options.logger?.info({ deleted: result.deleted, horizon: result.horizon }, 'feed rows past retention pruned');
       },
@@ -118,6 +119,7 @@ export function scheduleFeedRetention(
     async stop() {
       stopped = true;
       clearTimeout(timer);
+      abort.abort();
       await running;
     },
   };

@@ -20,7 +20,15 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`GRANT SELECT ON feed_retention_horizon TO fitledger_reader`.execute(db);
 }
 
+/**
+ * Refused once anything was pruned: without the horizon a reader resuming from a cursor before
+ * the pruned rows would be served a feed with a silent gap.
+ */
 export async function down(db: Kysely<unknown>): Promise<void> {
+  const pruned = await sql<{ n: number }>`SELECT count(*)::int AS n FROM feed_retention_horizon`.execute(db);
+  if ((pruned.rows[0]?.n ?? 0) > 0) {
+    throw new Error('feed rows were pruned: dropping feed_retention_horizon would let a resumed feed miss them silently (empty rm_feed_changes and feed_retention_horizon first)');
+  }
   await sql`DROP TABLE IF EXISTS feed_retention_horizon`.execute(db);
   await sql`ALTER TABLE rm_feed_changes DROP COLUMN IF EXISTS recorded_at`.execute(db);
 }

@@ -21,6 +21,7 @@ import * as m0019 from './0019_feedRenderedOnRead';
 import * as m0020 from './0020_workoutsFillfactor';
 import * as m0021 from './0021_feedTenant';
 import * as m0022 from './0022_feedRetention';
+import * as m0023 from './0023_feedRetentionIndex';
 
 /** The read models' migrations, in order. Names never change once released. */
 export const readModelMigrations: Readonly<Record<string, Migration>> = {
@@ -45,6 +46,7 @@ export const readModelMigrations: Readonly<Record<string, Migration>> = {
   '0020_workouts_fillfactor': m0020,
   '0021_feed_tenant': m0021,
   '0022_feed_retention': m0022,
+  '0023_feed_retention_index': m0023,
 };
 
 export const READ_MODEL_MIGRATION_TABLE = 'rm_migrations';
