@@ -38,4 +38,5 @@ export {
   type ProjectionsConfig,
   type ProjectionsService,
 } from './projectionsService';
-export { pruneFeed, feedRetentionHorizon, isBeforeHorizon, DEFAULT_PRUNE_BATCH, type FeedRowKey, type FeedPruneResult } from './feedRetention';
+export { pruneFeed, feedRetentionHorizon, isBeforeHorizon, DEFAULT_PRUNE_BATCH, type FeedPruneResult } from './feedRetention';
+export { lockFeedOrder, FEED_ORDER_LOCK } from './feedOrder';

@@ -574,7 +574,8 @@ export class ProjectionRunner {
           const changes = await this.db.transaction().execute(async (trx) => {
             // Read models are derived data, checkpointed with their rows: a crash may lose the last
             // batches committed, and they are then simply applied again from the event store. No batch
-            // needs to wait for its WAL flush.
+            // needs to wait for its WAL flush — except one that writes feed rows: clients have seen
+            // their numbers, which a replay would not give again (lockFeedOrder turns it back on).
             await sql`SET LOCAL synchronous_commit = off`.execute(trx);
             await trx.insertInto('projection_checkpoints').values({ name, position: START }).onConflict((oc) => oc.column('name').doNothing()).execute();
             const current = await trx.selectFrom('projection_checkpoints').select('position').where('name', '=', name).forUpdate().executeTakeFirstOrThrow();

@@ -106,13 +106,18 @@ export interface RmFeedChangesTable {
   tenant_id: ColumnType<string | null, string | null | undefined, string | null>;
   /** When the row was written (migration 0022; retention prunes by it). */
   recorded_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  /**
+   * The feed's order (migration 0024, bigint as text): numbered in commit order under the
+   * feed-order lock (`lockFeedOrder`), never written by hand.
+   */
+  feed_id: ColumnType<string, never, never>;
 }
 
-/** The last feed row retention pruned (one row at most, migration 0022). */
+/** The last feed row retention pruned (one row at most, migrations 0022 and 0024). */
 export interface FeedRetentionHorizonTable {
   singleton: ColumnType<boolean, boolean | undefined, boolean>;
-  position: string;
-  seq: number;
+  /** The greatest `rm_feed_changes.feed_id` pruned (bigint as text). */
+  feed_id: ColumnType<string, string, string>;
   pruned_at: Timestamp;
 }
 
@@ -356,8 +361,8 @@ export interface ReadModelDb {
 }
 
 /**
- * The key of one row of `rm_feed_changes`: what changed for a subject at an event. Feed cursor =
- * (position, seq). Commit listeners only learn which subjects to wake; feeds read the rows and
+ * The key of one row of `rm_feed_changes`: what changed for a subject at an event. Feed cursors are
+ * the rows' `feed_id` (commit order), not this key. Commit listeners only learn which subjects to wake; feeds read the rows and
  * render their payloads (`feedPayload`).
  */
 export interface FeedChange {

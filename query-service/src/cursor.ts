@@ -11,10 +11,20 @@ export interface WorkoutListCursor {
   readonly workoutId: string;
 }
 
-/** Feed position: (position, seq) of the last change the client received. */
+/** Feed position: `feed_id` of the last change the client received (bigint as decimal text). */
 export interface FeedCursor {
-  readonly position: string;
-  readonly seq: number;
+  readonly feedId: string;
+}
+
+/**
+ * A feed cursor of the form issued before migration 0023 (an event position): well formed, but the
+ * feed is no longer ordered by it. Answered like an expired cursor: reload, open without one.
+ */
+export class RetiredFeedCursorError extends Error {
+  constructor() {
+    super('the cursor is of a form this feed no longer continues from');
+    this.name = 'RetiredFeedCursorError';
+  }
 }
 
 export class InvalidCursorError extends Error {
@@ -94,16 +104,25 @@ export function decodeMeasurementSeriesCursor(cursor: string): MeasurementSeries
 }
 
 export function encodeFeedCursor(cursor: FeedCursor): string {
-  return encode({ k: 'fd', p: cursor.position, q: cursor.seq });
+  return encode({ k: 'fd', i: cursor.feedId });
 }
 
-/** Throws InvalidCursorError unless `cursor` is a well-formed feed cursor. */
+// A positive bigint: at most 19 digits, no leading zero.
+const FEED_ID = /^[1-9][0-9]{0,18}$/;
+const MAX_FEED_ID = 2n ** 63n - 1n;
+
+/**
+ * Throws InvalidCursorError unless `cursor` is a well-formed feed cursor, RetiredFeedCursorError
+ * for a well-formed one of the earlier form ({p: position, q: seq}).
+ */
 export function decodeFeedCursor(cursor: string): FeedCursor {
   const record = decode(cursor, 'fd');
-  const { p, q } = record;
-  if (!exactKeys(record, ['k', 'p', 'q']) || typeof p !== 'string' || !POSITION.test(p)) throw new InvalidCursorError();
-  if (typeof q !== 'number' || !Number.isSafeInteger(q) || q < 0 || q > 2_147_483_647) throw new InvalidCursorError();
-  return { position: p, seq: q };
+  const { i, p, q } = record;
+  if (exactKeys(record, ['k', 'p', 'q']) && typeof p === 'string' && POSITION.test(p) && typeof q === 'number' && Number.isSafeInteger(q) && q >= 0 && q <= 2_147_483_647) {
+    throw new RetiredFeedCursorError();
+  }
+  if (!exactKeys(record, ['k', 'i']) || typeof i !== 'string' || !FEED_ID.test(i) || BigInt(i) > MAX_FEED_ID) throw new InvalidCursorError();
+  return { feedId: i };
 }
 
 /** Keyset position in a ranked exercise search, bound to the query it came from. */

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeFeedCursor, decodeWorkoutListCursor, encodeFeedCursor, encodeWorkoutListCursor, InvalidCursorError } from './cursor';
+import { decodeFeedCursor, decodeWorkoutListCursor, encodeFeedCursor, encodeWorkoutListCursor, InvalidCursorError, RetiredFeedCursorError } from './cursor';
 
 const reencode = (value: unknown): string => Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
 
@@ -18,10 +18,15 @@ describe('cursors', () => {
 
   it('round-trip every well-formed feed cursor', () => {
     fc.assert(
-      fc.property(fc.stringMatching(/^[0-9a-f]{32}$/), fc.integer({ min: 0, max: 2_147_483_647 }), (position, seq) => {
-        expect(decodeFeedCursor(encodeFeedCursor({ position, seq }))).toEqual({ position, seq });
+      fc.property(fc.bigInt({ min: 1n, max: 2n ** 63n - 1n }), (n) => {
+        expect(decodeFeedCursor(encodeFeedCursor({ feedId: n.toString() }))).toEqual({ feedId: n.toString() });
       }),
     );
+  });
+
+  it('tell a feed cursor of the earlier form (an event position) from a malformed one', () => {
+    expect(() => decodeFeedCursor(reencode({ k: 'fd', p: '0'.repeat(31) + '7', q: 2 }))).toThrow(RetiredFeedCursorError);
+    expect(() => decodeFeedCursor(reencode({ k: 'fd', p: '0'.repeat(31) + '7', q: 2 }))).not.toThrow(InvalidCursorError);
   });
 
   it('reject anything else as InvalidCursorError', () => {
@@ -40,7 +45,18 @@ describe('cursors', () => {
     ];
     for (const cursor of bad) expect(() => decodeWorkoutListCursor(cursor), cursor).toThrow(InvalidCursorError);
     expect(decodeWorkoutListCursor(reencode(good)).sortAt).toBe(good.s);
-    for (const cursor of [reencode({ k: 'fd', p: 'A'.repeat(32), q: 0 }), reencode({ k: 'fd', p: '0'.repeat(32), q: -1 }), reencode({ k: 'fd', p: '0'.repeat(32), q: 1.5 })]) {
+    const badFeed = [
+      { k: 'fd', p: 'A'.repeat(32), q: 0 },
+      { k: 'fd', p: '0'.repeat(32), q: -1 },
+      { k: 'fd', p: '0'.repeat(32), q: 1.5 },
+      { k: 'fd', i: '0' },
+      { k: 'fd', i: '007' },
+      { k: 'fd', i: '-1' },
+      { k: 'fd', i: 7 },
+      { k: 'fd', i: '9223372036854775808' }, // 2^63
+      { k: 'fd', i: '1', p: '0'.repeat(32) },
+    ];
+    for (const cursor of badFeed.map(reencode)) {
       expect(() => decodeFeedCursor(cursor)).toThrow(InvalidCursorError);
     }
   });

@@ -305,6 +305,30 @@ describe('GET /api/v1/feed (websocket)', () => {
     }
   });
 
+  it('sends a change committed after a later one at a lower position (a lagging projection): the feed is in commit order', async () => {
+    const later = change(alice.sub, 1);
+    const lagging = change(alice.sub, 2); // its position is greater: swap them
+    const [low, high] = [later.position, lagging.position];
+    const feed = await openFeed(feedUrl, { token: alice.token });
+    await commitFeedChanges(db, [{ ...later, position: high }]);
+    const first = await feed.next();
+    expect(first.entityId).toBe(later.entity_id);
+    await commitFeedChanges(db, [{ ...lagging, position: low }]);
+    expect((await feed.next()).entityId).toBe(lagging.entity_id);
+    await feed.close();
+    // A resume after the first message gets the second too.
+    const resumed = await openFeed(`${feedUrl}?after=${first.cursor}`, { token: alice.token });
+    expect((await resumed.next()).entityId).toBe(lagging.entity_id);
+    await resumed.close();
+  });
+
+  it('answers a cursor of the earlier form (an event position) 410: the client reloads and opens the feed afresh', async () => {
+    const retired = Buffer.from(JSON.stringify({ k: 'fd', p: feedPosition(3), q: 0 }), 'utf8').toString('base64url');
+    const refused = await openFeed(`${feedUrl}?after=${retired}`, { token: alice.token }).catch((error: unknown) => error);
+    expect((refused as HandshakeRefused).status).toBe(410);
+    expect(JSON.parse((refused as HandshakeRefused).body)).toMatchObject({ code: 'FEED_CURSOR_EXPIRED', errors: [{ field: '/querystring/after' }] });
+  });
+
   it('closes with 1008 when the access token expires', async () => {
     const claims = oidc.accessTokenClaims('alice');
     const shortLived = await signTestToken({ ...claims, exp: Math.floor(Date.now() / 1000) + 2 }, { privateKey: oidc.signingKey });

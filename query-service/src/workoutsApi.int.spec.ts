@@ -168,7 +168,7 @@ describe('GET /api/v1/workouts', () => {
       reencode({ ...decoded, s: 'yesterday' }),
       reencode({ ...decoded, extra: 1 }),
       reencode([decoded]),
-      encodeFeedCursor({ position: '0'.repeat(32), seq: 0 }), // a feed cursor is not a list cursor
+      encodeFeedCursor({ feedId: '1' }), // a feed cursor is not a list cursor
     ];
     for (const bad of tampered) {
       const { status, body } = await get<{ code: string }>(`/api/v1/workouts?cursor=${encodeURIComponent(bad)}`, alice.token);

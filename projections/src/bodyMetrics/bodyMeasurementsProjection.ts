@@ -1,6 +1,7 @@
 import { canonicalValue, type BodyMeasurementEvent, type BodyMeasurementEventType, type BodyMeasurementRecordedData } from '@fitledger/domain';
 import { sql, type Insertable, type Transaction } from 'kysely';
 import type { Projection, ReadableEvent } from '../projectionRunner';
+import { lockFeedOrder } from '../feedOrder';
 import type { FeedChange, ReadModelDb, RmBodyMeasurementsTable } from '../readModelDb';
 
 export const BODY_MEASUREMENTS_PROJECTION = 'body_measurements';
@@ -103,6 +104,7 @@ export function bodyMeasurementsProjection(): Projection {
       // One feed row per event. Each event carries the measurement's whole state, so the payload is
       // the row as of that event (not of the batch end): the same whatever the batch boundaries.
       const payloads = changes.map((c) => (c.row === null ? null : JSON.stringify({ ...c.row, measured_at: new Date(c.row.measured_at).toISOString(), revision: Number(c.row.revision) })));
+      await lockFeedOrder(trx);
       const result = await sql<{ subject_id: string; position: string; seq: number; kind: 'body_measurement'; entity_id: string; op: 'upsert' | 'delete' }>`
         INSERT INTO rm_feed_changes (subject_id, position, seq, kind, entity_id, op, payload, traceparent, tenant_id)
         SELECT c.subject_id, c.position, 0, 'body_measurement', c.measurement_id::text, CASE WHEN c.payload IS NULL THEN 'delete' ELSE 'upsert' END, c.payload, c.traceparent, c.tenant_id

@@ -22,6 +22,7 @@ import * as m0020 from './0020_workoutsFillfactor';
 import * as m0021 from './0021_feedTenant';
 import * as m0022 from './0022_feedRetention';
 import * as m0023 from './0023_feedRetentionIndex';
+import * as m0024 from './0024_feedOrder';
 
 /** The read models' migrations, in order. Names never change once released. */
 export const readModelMigrations: Readonly<Record<string, Migration>> = {
@@ -47,6 +48,7 @@ export const readModelMigrations: Readonly<Record<string, Migration>> = {
   '0021_feed_tenant': m0021,
   '0022_feed_retention': m0022,
   '0023_feed_retention_index': m0023,
+  '0024_feed_order': m0024,
 };
 
 export const READ_MODEL_MIGRATION_TABLE = 'rm_migrations';

@@ -16,16 +16,20 @@ import {
 } from '@fitledger/domain';
 import { EventCodec } from '@fitledger/event-codec';
 import { PostgresEventStore, START, encodePgPosition, migrateEventStore, type Position } from '@fitledger/event-store';
-import { testDatabase } from '@fitledger/testing/vitest';
+import { isolatedPostgres, testDatabase } from '@fitledger/testing/vitest';
 import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
 import { migrateReadModels } from '../migrations/index';
 import type { ReadModelDb } from '../readModelDb';
 import { readModelDb } from '../projectionsService';
 
-/** A database of its own with the event store, key store and read models migrated. */
-export async function projectionsTestEnv(prefix: string) {
-  const database = await testDatabase(prefix);
+/**
+ * A database of its own with the event store, key store and read models migrated. `isolated`: on
+ * a server of its own (`isolatedPostgres`), for a test that keeps a transaction open on purpose.
+ */
+export async function projectionsTestEnv(prefix: string, options: { readonly isolated?: boolean } = {}) {
+  const server = options.isolated === true ? await isolatedPostgres() : undefined;
+  const database = server === undefined ? await testDatabase(prefix) : { url: server.url, drop: () => server.stop() };
   const pool = new pg.Pool({ connectionString: database.url, max: 8 });
   await migrateEventStore(pool);
   await migrateCryptoSchema(pool);
@@ -179,12 +183,13 @@ export const READ_MODEL_TABLES = {
 
 /**
  * Every read-model table as text, rows in primary-key order: equal dumps mean equal tables. A feed
- * row's `recorded_at` (when it was written, for retention) is left out: a rebuild writes it anew.
+ * row's `recorded_at` (when it was written, for retention) and `feed_id` (its place in commit
+ * order) are left out: a rebuild writes them anew.
  */
 export async function dumpReadModels(db: Kysely<ReadModelDb>): Promise<Record<string, string[]>> {
   const dump: Record<string, string[]> = {};
   for (const [table, key] of Object.entries(READ_MODEL_TABLES)) {
-    const row = table === 'rm_feed_changes' ? sql`(to_jsonb(t) - 'recorded_at')::text` : sql`t::text`;
+    const row = table === 'rm_feed_changes' ? sql`(to_jsonb(t) - 'recorded_at' - 'feed_id')::text` : sql`t::text`;
     const result = await sql<{ row: string }>`SELECT ${row} AS row FROM ${sql.table(table)} t ORDER BY ${sql.raw(key)}`.execute(db);
     dump[table] = result.rows.map((r) => r.row);
   }

@@ -12,6 +12,7 @@ import {
 import { canonicalJson, type JsonValue } from '@fitledger/event-store';
 import { sql, type Insertable, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { arrayLiteral } from '../arrayLiteral';
+import { lockFeedOrder } from '../feedOrder';
 import { assignedByOf } from '../assignedBy';
 import { yieldToEventLoop, type PreparedBatch, type Projection, type ProjectionLogger, type ReadableEvent } from '../projectionRunner';
 import type { FeedChange, FeedOp, ReadModelDb, RmPersonalRecordsTable, RmWorkoutSetsTable, RmWorkoutsTable } from '../readModelDb';
@@ -877,6 +878,7 @@ async function writeFeed(trx: Transaction<ReadModelDb>, perEvent: readonly Event
     }
   }
   if (changes.length === 0) return changes;
+  await lockFeedOrder(trx);
   await sql`
     INSERT INTO rm_feed_changes (subject_id, position, seq, kind, entity_id, op, set_id, set_deleted, traceparent, tenant_id)
     SELECT * FROM unnest(${arrayLiteral(changes.map((c) => c.subjectId))}::text[], ${arrayLiteral(changes.map((c) => c.position))}::text[], ${arrayLiteral(changes.map((c) => c.seq))}::int[],

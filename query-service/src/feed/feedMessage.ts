@@ -30,8 +30,8 @@ export interface FeedMessage {
 }
 
 export interface FeedRow {
-  readonly position: string;
-  readonly seq: number;
+  /** The row's place in the feed (bigint as text): its cursor. */
+  readonly feed_id: string;
   readonly kind: FeedKind;
   readonly entity_id: string;
   readonly op: FeedOp;
@@ -72,7 +72,7 @@ export function feedMessage(row: FeedRow, scope: ReadScope, preferences?: UnitPr
   if (row.op === 'upsert' && (row.payload === null || typeof row.payload !== 'object')) return undefined;
   const payload = row.payload as { tenant_id?: unknown } | null;
   if (payload && typeof payload === 'object' && typeof payload.tenant_id === 'string' && payload.tenant_id !== scope.tenantId) return undefined;
-  const cursor: FeedCursor = { position: row.position, seq: row.seq };
+  const cursor: FeedCursor = { feedId: row.feed_id };
   const message: FeedMessage = { cursor: encodeFeedCursor(cursor), kind: row.kind, op: row.op, entityId: row.entity_id, payload: renderPayload(row, preferences) };
   return JSON.stringify(message);
 }

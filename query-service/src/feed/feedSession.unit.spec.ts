@@ -26,7 +26,7 @@ class FakeSocket implements FeedSocket {
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 function table(n: number): FeedEntry[] {
-  return Array.from({ length: n }, (_, i) => ({ cursor: { position: i.toString(16).padStart(32, '0'), seq: 0 }, message: `m${i}` }));
+  return Array.from({ length: n }, (_, i) => ({ cursor: { feedId: String(i + 1) }, message: `m${i}` }));
 }
 
 function reader(rows: FeedEntry[]): { readPage: (after: FeedCursor | undefined, limit: number) => Promise<FeedEntry[]>; reads: number } {
@@ -34,7 +34,7 @@ function reader(rows: FeedEntry[]): { readPage: (after: FeedCursor | undefined, 
     reads: 0,
     readPage: (after: FeedCursor | undefined, limit: number) => {
       state.reads++;
-      const start = after ? rows.findIndex((r) => r.cursor.position === after.position) + 1 : 0;
+      const start = after ? rows.findIndex((r) => r.cursor.feedId === after.feedId) + 1 : 0;
       return Promise.resolve(rows.slice(start, start + limit));
     },
   };

@@ -28,7 +28,8 @@ export const LISTENER_APPLICATION_NAME = 'fitledger-query-feed-listener';
  * ChangeSource for a query-service in another process than the projection runner: one dedicated
  * connection LISTENs on `rm_changes`. The runner's NOTIFY names the projection and its position but
  * not the subjects, so each wake-up asks `rm_feed_changes` which subjects gained rows after the
- * highest position already announced (commit order = position order, see the read-model contract).
+ * highest `feed_id` already announced (numbers grow in commit order, see `lockFeedOrder`; event
+ * positions do not: two projections write the feed, each at its own pace).
  * After a reconnect the same query covers whatever was notified while the connection was down.
  */
 export async function startPgListenChangeSource(options: PgListenChangeSourceOptions): Promise<PgListenChangeSource> {
@@ -41,6 +42,7 @@ export async function startPgListenChangeSource(options: PgListenChangeSourceOpt
 
   let client: pg.Client | undefined;
   let closed = false;
+  /** Greatest feed_id announced (bigint as text); '0' on an empty feed. */
   let highWater: string | undefined;
   let scanning = false;
   let rescan = false;
@@ -58,13 +60,12 @@ export async function startPgListenChangeSource(options: PgListenChangeSourceOpt
         rescan = false;
         const current = client;
         if (!current || closed || highWater === undefined) return;
-        // COLLATE "C": positions are hex text; byte order is their order whatever the database collation.
-        const { rows } = await current.query<{ subject_id: string; position: string }>(
-          `SELECT subject_id, max(position COLLATE "C") AS position FROM rm_feed_changes WHERE position COLLATE "C" > $1 GROUP BY subject_id`,
+        const { rows } = await current.query<{ subject_id: string; feed_id: string }>(
+          `SELECT subject_id, max(feed_id)::text AS feed_id FROM rm_feed_changes WHERE feed_id > $1::bigint GROUP BY subject_id`,
           [highWater],
         );
         if (rows.length === 0) continue;
-        for (const row of rows) if (row.position > highWater) highWater = row.position;
+        for (const row of rows) if (BigInt(row.feed_id) > BigInt(highWater)) highWater = row.feed_id;
         const subjects = new Set(rows.map((r) => r.subject_id));
         for (const listener of listeners) listener(subjects);
       } while (rescan && !closed);
@@ -108,8 +109,8 @@ export async function startPgListenChangeSource(options: PgListenChangeSourceOpt
       // LISTEN before reading the high-water mark: a commit in between is both seen and scanned.
       await next.query(`LISTEN ${channel}`);
       if (highWater === undefined) {
-        const { rows } = await next.query<{ position: string | null }>(`SELECT max(position COLLATE "C") AS position FROM rm_feed_changes`);
-        highWater = rows[0]?.position ?? '';
+        const { rows } = await next.query<{ feed_id: string | null }>(`SELECT max(feed_id)::text AS feed_id FROM rm_feed_changes`);
+        highWater = rows[0]?.feed_id ?? '0';
       }
     } catch (error) {
       next.removeAllListeners();

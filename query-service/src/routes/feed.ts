@@ -2,11 +2,11 @@ import { noteAccess } from '@fitledger/audit';
 import { AuthenticationError, sendAuthenticationProblem, type TokenVerifier } from '@fitledger/auth';
 import { HttpProblem } from '@fitledger/http';
 import { traceFeedPush } from '@fitledger/observability';
-import { feedPayload, feedRetentionHorizon, isBeforeHorizon, type FeedRowKey, type ReadModelDb } from '@fitledger/projections';
+import { feedPayload, feedRetentionHorizon, isBeforeHorizon, type ReadModelDb } from '@fitledger/projections';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { sql, type Kysely } from 'kysely';
 import type { WebSocket } from 'ws';
-import { decodeFeedCursor, InvalidCursorError, type FeedCursor } from '../cursor';
+import { decodeFeedCursor, InvalidCursorError, RetiredFeedCursorError, type FeedCursor } from '../cursor';
 import type { FeedHub } from '../feed/feedHub';
 import { feedMessage, type FeedRow } from '../feed/feedMessage';
 import { loadUnitPreferences } from '../unitPreferences';
@@ -48,18 +48,20 @@ type ReadPage = (after: FeedCursor | undefined, limit: number) => Promise<readon
  * refuse a page that was complete). A cursor before it fails with FeedCursorExpiredError. Caught
  * up, a session reads rows just written, which no prune takes for days: no more checks.
  */
-export function checkingHorizon(readPage: ReadPage, readHorizon: () => Promise<FeedRowKey | undefined>): ReadPage {
+export function checkingHorizon(readPage: ReadPage, readHorizon: () => Promise<string | undefined>): ReadPage {
   let catchingUp = true;
   return async (after, limit) => {
     const entries = await readPage(after, limit);
-    if (catchingUp && after !== undefined && isBeforeHorizon(after, await readHorizon())) throw new FeedCursorExpiredError();
+    if (catchingUp && after !== undefined && isBeforeHorizon(after.feedId, await readHorizon())) throw new FeedCursorExpiredError();
     if (entries.length < limit) catchingUp = false;
     return entries;
   };
 }
 
-function cursorExpired(): HttpProblem {
-  return new HttpProblem(410, 'FEED_CURSOR_EXPIRED', 'Gone', `/querystring/after: ${EXPIRED_DETAIL}`, [{ field: '/querystring/after', message: EXPIRED_DETAIL }]);
+const RETIRED_DETAIL = 'the cursor is of the form issued before the feed was ordered by commit: reload through the REST reads and open the feed without `after`';
+
+function cursorExpired(detail = EXPIRED_DETAIL): HttpProblem {
+  return new HttpProblem(410, 'FEED_CURSOR_EXPIRED', 'Gone', `/querystring/after: ${detail}`, [{ field: '/querystring/after', message: detail }]);
 }
 
 // setTimeout takes at most 2^31 − 1 ms; longer waits are re-armed.
@@ -69,16 +71,16 @@ async function readFeedPage(db: Kysely<ReadModelDb>, scope: ReadScope, after: Fe
   // The entity is rendered from the read model in the same statement (feedPayload).
   let query = db
     .selectFrom('rm_feed_changes as f')
-    .select(['f.position', 'f.seq', 'f.kind', 'f.entity_id', 'f.op', 'f.traceparent', 'f.tenant_id', feedPayload().as('payload')])
+    .select(['f.feed_id', 'f.kind', 'f.entity_id', 'f.op', 'f.traceparent', 'f.tenant_id', feedPayload().as('payload')])
     .where('f.subject_id', '=', scope.subjectId);
-  // Row comparison on the primary key (subject_id, position, seq): one index range scan.
-  if (after) query = query.where(sql<boolean>`(f.position, f.seq) > (${after.position}, ${after.seq}::int)`);
+  // Commit order (feed_id, see lockFeedOrder): one range scan of (subject_id, feed_id).
+  if (after) query = query.where(sql<boolean>`f.feed_id > ${after.feedId}::bigint`);
   if (scope.feedKinds !== undefined) query = query.where('f.kind', 'in', [...scope.feedKinds]);
-  const rows: (FeedRow & { traceparent: string | null })[] = await query.orderBy('f.position').orderBy('f.seq').limit(limit).execute();
+  const rows: (FeedRow & { traceparent: string | null })[] = await query.orderBy('f.feed_id').limit(limit).execute();
   // Read with each page: a change of units shows from the next message on.
   const preferences = rows.length === 0 ? undefined : await loadUnitPreferences(db, scope);
   return rows.map((row) => ({
-    cursor: { position: row.position, seq: row.seq },
+    cursor: { feedId: row.feed_id },
     message: feedMessage(row, scope, preferences),
     ...(row.traceparent === null ? {} : { traceparent: row.traceparent }),
   }));
@@ -89,6 +91,7 @@ function afterCursor(raw: string | undefined): FeedCursor | undefined {
   try {
     return decodeFeedCursor(raw);
   } catch (error) {
+    if (error instanceof RetiredFeedCursorError) throw cursorExpired(RETIRED_DETAIL);
     if (!(error instanceof InvalidCursorError)) throw error;
     throw new HttpProblem(400, 'INVALID_CURSOR', 'Bad Request', `/querystring/after: ${error.message}`, [{ field: '/querystring/after', message: error.message }]);
   }
@@ -177,7 +180,9 @@ export function feedRoutes(
         'a `personal_record` payload is a PersonalRecord, or null when op is `delete`. ' +
         'Workout and personal-record payloads show the entity as it is when the message is sent (a change read later shows the later state; ' +
         'applied in cursor order, the messages end at the current state); an upsert of an entity that no longer exists is not sent, a later change says what became of it. ' +
-        'Reconnect with the last cursor received to resume without gap or duplicate. Closes with 1008 when the token expires. ' +
+        'Messages come in the order the changes committed. Reconnect with the last cursor received to resume without gap or duplicate ' +
+        '(a cursor issued before the feed was ordered by commit is answered 410 FEED_CURSOR_EXPIRED; a rebuild of a read model sends its changes again). ' +
+        'Closes with 1008 when the token expires. ' +
         'Changes are kept FEED_RETENTION_DAYS (default 30): a resume from a cursor older than the oldest kept change is answered 410 FEED_CURSOR_EXPIRED ' +
         '(or, if changes not yet sent are pruned while the feed catches up, closed with 4410): reload through the REST reads and open the feed without `after`.',
       tags: ['feed'],
@@ -206,7 +211,7 @@ export function feedRoutes(
       noteAccessOf(request, scope);
       if (request.query.after !== undefined) noteAccess(request, { recordId: request.query.after });
       // Before the upgrade, an HTTP answer: the changes after this cursor are no longer all kept.
-      if (after !== undefined && isBeforeHorizon(after, await inReadScope({ tenantId: identity.tenantId, subjectId: scope.subjectId, role: identity.role }, () => feedRetentionHorizon(db)))) throw cursorExpired();
+      if (after !== undefined && isBeforeHorizon(after.feedId, await inReadScope({ tenantId: identity.tenantId, subjectId: scope.subjectId, role: identity.role }, () => feedRetentionHorizon(db)))) throw cursorExpired();
       // An upgrade is never answered through the response hooks: record it before the socket opens.
       if (request.headers.upgrade?.toLowerCase() === 'websocket') await deps.recordOpen?.(request);
     },

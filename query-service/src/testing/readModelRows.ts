@@ -1,4 +1,4 @@
-import type { ReadModelDb } from '@fitledger/projections';
+import { lockFeedOrder, type ReadModelDb } from '@fitledger/projections';
 import { sql, type Insertable, type Kysely } from 'kysely';
 import type { RmFeedChangesTable, RmPersonalRecordsTable, RmWorkoutSetsTable, RmWorkoutsTable } from '@fitledger/projections';
 
@@ -42,10 +42,11 @@ export function feedPosition(n: number): string {
   return n.toString(16).padStart(32, '0');
 }
 
-/** Inserts feed rows in one transaction, then NOTIFYs `rm_changes` after commit, as the projection runner does. */
+/** Inserts feed rows in one transaction under the feed-order lock, then NOTIFYs `rm_changes` after commit, as the projection runner does. */
 export async function commitFeedChanges(db: Kysely<ReadModelDb>, rows: readonly Insertable<RmFeedChangesTable>[], notify = true): Promise<void> {
   if (rows.length === 0) return;
   await db.transaction().execute(async (trx) => {
+    await lockFeedOrder(trx);
     await trx.insertInto('rm_feed_changes').values([...rows]).execute();
   });
   if (notify) {
