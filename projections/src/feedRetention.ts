@@ -19,9 +19,9 @@ export const DEFAULT_PRUNE_BATCH = 5_000;
  * without a gap (every deleted row lies at or before the horizon).
  *
  * Rows are chosen by when they were written, not as a prefix of the feed's order: a rebuilt
- * projection's rows are new and kept, the other projections' old rows still go. A row committed while a prune runs is never old, so it is
- * never deleted. Rows locked by another transaction (a rebuild resetting its rows) are skipped,
- * not waited for. `signal` stops the prune between batches.
+ * projection's rows are new and kept, the other projections' old rows still go. A row committed
+ * while a prune runs is never old, so it is never deleted. Rows locked by another transaction (a
+ * rebuild resetting its rows) are skipped, not waited for. `signal` stops the prune between batches.
  */
 export async function pruneFeed(
   db: Kysely<ReadModelDb>,
@@ -35,8 +35,8 @@ export async function pruneFeed(
       const { rows } = await sql<{ last: string | null; n: number }>`
         WITH gone AS (
           DELETE FROM rm_feed_changes
-           WHERE (subject_id, position, seq) IN (
-                   SELECT subject_id, position, seq FROM rm_feed_changes
+           WHERE feed_id IN (
+                   SELECT feed_id FROM rm_feed_changes
                     WHERE recorded_at < ${options.olderThan}
                     ORDER BY recorded_at
                     LIMIT ${batchSize}

@@ -17,7 +17,7 @@ export interface FeedCursor {
 }
 
 /**
- * A feed cursor of the form issued before migration 0023 (an event position): well formed, but the
+ * A feed cursor of the form issued before migration 0024 (an event position): well formed, but the
  * feed is no longer ordered by it. Answered like an expired cursor: reload, open without one.
  */
 export class RetiredFeedCursorError extends Error {

@@ -9,9 +9,8 @@ import { sql, type Kysely } from 'kysely';
  * cursor was a position would never see them. Every feed insert now takes the feed-order lock
  * (`lockFeedOrder`, held to its commit, which waits for its WAL flush) and numbers its rows from
  * an identity: numbers grow in commit order, so a reader that continues after the last number it
- * saw misses nothing. Rows
- * already stored are numbered in position order. Cursors issued before (a position) are answered
- * 410 FEED_CURSOR_EXPIRED: the client reloads and opens the feed afresh.
+ * saw misses nothing. Rows already stored are numbered in position order. Cursors issued before
+ * (a position) are answered 410 FEED_CURSOR_EXPIRED: the client reloads and opens the feed afresh.
  *
  * Retention: the horizon is now the greatest `feed_id` pruned. A horizon of positions would be
  * useless to the new cursors and is dropped. The reader may select the horizon's number only.
